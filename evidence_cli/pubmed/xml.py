@@ -1,0 +1,429 @@
+"""PubMed XML (efetch output, the PubMed site's export, baseline and update files) -> Articles.
+
+Streams with lxml's iterparse: each `PubmedArticle`, `PubmedBookArticle` and `DeleteCitation`
+is turned into an `Article` or a `Deletion`, then cleared with its preceding siblings, so memory
+stays flat on a 30,000-record baseline file. Gzip is detected by its magic bytes. No DTD is
+loaded and nothing is fetched: old files name an http:// DTD, new ones add tags we ignore.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, BinaryIO
+
+from lxml import etree
+
+from evidence_cli.errors import InputError
+from evidence_cli.pubmed.model import AbstractSection, Article, Correction, Deletion, MeshHeading
+
+GZIP_MAGIC = b"\x1f\x8b"
+RECORD_TAGS = ("PubmedArticle", "PubmedBookArticle", "DeleteCitation")
+MATHML_NS = "{http://www.w3.org/1998/Math/MathML}"
+
+MONTHS = {m: i for i, m in enumerate(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1)}
+SEASONS = {"spring": 3, "summer": 6, "fall": 9, "autumn": 9, "winter": 12}
+YEAR = re.compile(r"\b(1[89]\d\d|2\d\d\d)\b")
+
+# Not corrections: "Cites" lists a record's references, often hundreds of them.
+SKIPPED_REFTYPES = frozenset({"Cites"})
+
+
+def iter_records(source: str | Path | IO[bytes], *, name: str | None = None) -> Iterator[Article | Deletion]:
+    """Yield every record of a PubMed XML file (path, plain or gzip, or binary file object), in order.
+
+    Raises `InputError` ("<name>: line N: ...") for XML that is malformed, truncated, or not PubMed's.
+    """
+    if isinstance(source, (str, Path)):
+        label = name or str(source)
+        try:
+            fh: IO[bytes] = open(source, "rb")  # noqa: SIM115 - closed in finally, after streaming
+        except OSError as exc:
+            raise InputError(f"{label}: cannot read: {exc.strerror or exc}") from None
+        try:
+            yield from _iter_stream(fh, label)
+        finally:
+            fh.close()
+    else:
+        yield from _iter_stream(source, name or getattr(source, "name", None) or "input")
+
+
+def parse_records(data: bytes, *, name: str = "response") -> list[Article | Deletion]:
+    """All records of one PubMed XML document held in memory (an efetch response body)."""
+    import io
+
+    return list(iter_records(io.BytesIO(data), name=name))
+
+
+def _iter_stream(fh: IO[bytes], label: str) -> Iterator[Article | Deletion]:
+    stream = _maybe_gunzip(fh)
+    parser = etree.iterparse(
+        stream, events=("end",), tag=RECORD_TAGS,
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True,
+    )
+    count = 0
+    try:
+        for _event, elem in parser:
+            try:
+                record = _record(elem)
+            except InputError as exc:
+                raise InputError(f"{label}: line {elem.sourceline}: {exc.message}") from None
+            count += 1
+            # Free what is parsed: this element and everything before it under the root.
+            elem.clear(keep_tail=False)
+            parent = elem.getparent()
+            if parent is not None:
+                while elem.getprevious() is not None:
+                    del parent[0]
+            yield record
+    except etree.XMLSyntaxError as exc:
+        line = exc.position[0] if exc.position else exc.lineno
+        raise InputError(f"{label}: line {line}: {_syntax_message(exc)}") from None
+    except (EOFError, OSError, zlib.error) as exc:  # truncated or corrupt gzip
+        raise InputError(f"{label}: corrupt or truncated gzip data ({exc})") from None
+    if count == 0:
+        root = parser.root
+        if root is None or root.tag != "PubmedArticleSet":
+            raise InputError(f"{label}: not PubMed XML ({_describe_root(root)})")
+
+
+def _maybe_gunzip(fh: IO[bytes]) -> IO[bytes]:
+    head = fh.read(2)
+    stream: IO[bytes] = _Prefixed(head, fh)
+    if head == GZIP_MAGIC:
+        return gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[return-value]
+    return stream
+
+
+class _Prefixed:
+    """A read-only stream that gives back the bytes sniffed off its start, then the rest."""
+
+    def __init__(self, head: bytes, rest: IO[bytes] | BinaryIO) -> None:
+        self._head = head
+        self._rest = rest
+
+    def read(self, size: int = -1) -> bytes:
+        if self._head:
+            if size is None or size < 0:
+                data, self._head = self._head + self._rest.read(), b""
+                return data
+            data, self._head = self._head[:size], self._head[size:]
+            if len(data) < size:
+                data += self._rest.read(size - len(data))
+            return data
+        return self._rest.read(size)
+
+
+def _syntax_message(exc: etree.XMLSyntaxError) -> str:
+    msg = str(exc.msg or exc).split(", line ")[0].strip()
+    if "Document is empty" in msg or "Start tag expected" in msg:
+        return f"not XML ({msg})"
+    if "Premature end" in msg or "EndTag" in msg or "expected '>'" in msg:
+        return f"truncated or malformed XML ({msg})"
+    return msg
+
+
+def _describe_root(root: etree._Element | None) -> str:
+    if root is None:
+        return "no root element"
+    error = root.findtext(".//ERROR") if root.tag != "ERROR" else root.text
+    if error:
+        return f"NCBI returned an error: {' '.join(error.split())}"
+    return f"root element <{root.tag}>, expected <PubmedArticleSet>"
+
+
+# --- one record ------------------------------------------------------------------------------
+
+
+def _record(elem: etree._Element) -> Article | Deletion:
+    if elem.tag == "DeleteCitation":
+        return Deletion(pmids=tuple(p.text.strip() for p in elem.iterfind("PMID") if p.text))
+    raw = etree.tostring(elem, encoding="UTF-8", with_tail=False)
+    if elem.tag == "PubmedBookArticle":
+        return _book(elem, raw)
+    return _article(elem, raw)
+
+
+def _article(elem: etree._Element, raw: bytes) -> Article:
+    citation = elem.find("MedlineCitation")
+    if citation is None:
+        raise InputError("a PubmedArticle without MedlineCitation")
+    pmid_el = citation.find("PMID")
+    article = citation.find("Article")
+    if article is None:
+        article = etree.Element("Article")  # tolerate: keep the PMID and what else there is
+    journal = article.find("Journal")
+    pubmed_data = elem.find("PubmedData")
+    ids = _ids(pubmed_data.find("ArticleIdList") if pubmed_data is not None else None)
+
+    title = flatten(article.find("ArticleTitle")) or flatten(article.find("VernacularTitle"))
+    abstract = _abstract(article.find("Abstract"))
+    if not abstract:
+        abstract = _abstract(_english_other_abstract(citation))
+    year, pub_date = _pub_date(journal.find("JournalIssue/PubDate") if journal is not None else None)
+    if year is None:
+        year, pub_date = _pub_date(article.find("ArticleDate"))
+    iso = journal.findtext("ISOAbbreviation") if journal is not None else None
+    journal_title = journal.findtext("Title") if journal is not None else None
+    doi = ids.get("doi") or _elocation_doi(article)
+
+    return Article(
+        pmid=_pmid(pmid_el),
+        title=title,
+        abstract=abstract,
+        journal=iso or journal_title or citation.findtext("MedlineJournalInfo/MedlineTA"),
+        journal_title=journal_title,
+        year=year,
+        pub_date=pub_date,
+        authors=_authors(article.findall("AuthorList")),
+        doi=doi,
+        pmcid=ids.get("pmc"),
+        publication_types=_texts(article.iterfind("PublicationTypeList/PublicationType")),
+        mesh=_mesh(citation.find("MeshHeadingList")),
+        keywords=_texts(citation.iterfind("KeywordList/Keyword")),
+        languages=_texts(article.iterfind("Language")),
+        corrections=_corrections(citation.find("CommentsCorrectionsList")),
+        date_revised=_iso_date(citation.find("DateRevised")),
+        status=citation.get("Status"),
+        version=_version(pmid_el),
+        is_book=False,
+        raw=raw,
+    )
+
+
+def _book(elem: etree._Element, raw: bytes) -> Article:
+    doc = elem.find("BookDocument")
+    if doc is None:
+        raise InputError("a PubmedBookArticle without BookDocument")
+    pmid_el = doc.find("PMID")
+    book = doc.find("Book")
+    book_title = flatten(book.find("BookTitle")) if book is not None else ""
+    ids = _ids(doc.find("ArticleIdList"))
+    pubmed_data = elem.find("PubmedBookData")
+    if pubmed_data is not None:
+        ids = {**_ids(pubmed_data.find("ArticleIdList")), **ids}
+    year, pub_date = _pub_date(book.find("PubDate") if book is not None else None)
+    lists = doc.findall("AuthorList") or (book.findall("AuthorList") if book is not None else [])
+    return Article(
+        pmid=_pmid(pmid_el),
+        title=flatten(doc.find("ArticleTitle")) or flatten(doc.find("VernacularTitle")) or book_title,
+        abstract=_abstract(doc.find("Abstract")),
+        journal=book_title or None,
+        journal_title=book_title or None,
+        year=year,
+        pub_date=pub_date,
+        authors=_authors(lists),
+        doi=ids.get("doi"),
+        pmcid=ids.get("pmc"),
+        publication_types=_texts(doc.iterfind("PublicationType")),
+        keywords=_texts(doc.iterfind("KeywordList/Keyword")),
+        languages=_texts(doc.iterfind("Language")),
+        date_revised=_iso_date(doc.find("DateRevised")),
+        version=_version(pmid_el),
+        is_book=True,
+        raw=raw,
+    )
+
+
+# --- fields -------------------------------------------------------------------------------------
+
+
+def flatten(el: etree._Element | None) -> str:
+    """An element's text with inline markup (<i>, <sup>, MathML, ...) dropped, whitespace collapsed."""
+    if el is None:
+        return ""
+    if len(el) == 0:
+        text = el.text
+        return " ".join(text.split()) if text else ""
+    parts: list[str] = []
+    _collect(el, parts)
+    return " ".join("".join(parts).split())
+
+
+def _collect(el: etree._Element, parts: list[str]) -> None:
+    if el.text:
+        parts.append(el.text)
+    for child in el:
+        tag = child.tag
+        if isinstance(tag, str):  # comments and processing instructions carry no text of ours
+            if tag.startswith(MATHML_NS) or tag == "math":
+                # MathML is indented token by token: join its tokens tight ("VO2max", "R2").
+                parts.append("".join(t.strip() for t in child.itertext()))
+            else:
+                _collect(child, parts)
+        if child.tail:
+            parts.append(child.tail)
+
+
+def _texts(elements: Iterator[etree._Element]) -> tuple[str, ...]:
+    return tuple(t for t in (flatten(e) for e in elements) if t)
+
+
+def _pmid(el: etree._Element | None) -> str:
+    pmid = (el.text or "").strip() if el is not None else ""
+    if not pmid:
+        raise InputError("a PubMed record without a PMID")
+    return pmid
+
+
+def _version(el: etree._Element | None) -> int:
+    try:
+        return int(el.get("Version", "1")) if el is not None else 1
+    except ValueError:
+        return 1
+
+
+def _abstract(abstract: etree._Element | None) -> tuple[AbstractSection, ...]:
+    if abstract is None:
+        return ()
+    sections = []
+    for part in abstract.iterfind("AbstractText"):
+        text = flatten(part)
+        label = part.get("Label") or None
+        if text or label:
+            sections.append(AbstractSection(text=text, label=label, category=part.get("NlmCategory") or None))
+    return tuple(sections)
+
+
+def _english_other_abstract(citation: etree._Element) -> etree._Element | None:
+    # Some records carry their only English abstract as a publisher's OtherAbstract.
+    for other in citation.iterfind("OtherAbstract"):
+        if other.get("Language", "eng") == "eng":
+            return other
+    return None
+
+
+def _authors(lists: list[etree._Element]) -> tuple[str, ...]:
+    # Books list editors separately; cite authors, and editors only when there are no authors.
+    authors = [a for lst in lists if lst.get("Type") != "editors" for a in lst.iterfind("Author")]
+    if not authors:
+        authors = [a for lst in lists for a in lst.iterfind("Author")]
+    names = []
+    for author in authors:
+        if author.get("ValidYN") == "N":  # an entry NLM keeps only to record it was wrong
+            continue
+        last = author.findtext("LastName")
+        if last:
+            initials = author.findtext("Initials") or _initials(author.findtext("ForeName"))
+            names.append(f"{last.strip()} {initials.strip()}".strip())
+            continue
+        collective = flatten(author.find("CollectiveName"))
+        if collective:
+            names.append(collective)
+    return tuple(names)
+
+
+def _initials(fore_name: str | None) -> str:
+    return "".join(w[0] for w in (fore_name or "").replace("-", " ").split() if w[0].isalpha())
+
+
+def _ids(id_list: etree._Element | None) -> dict[str, str]:
+    ids: dict[str, str] = {}
+    if id_list is not None:
+        for article_id in id_list.iterfind("ArticleId"):
+            kind, value = article_id.get("IdType"), (article_id.text or "").strip()
+            if kind and value and kind not in ids:
+                ids[kind] = value
+    return ids
+
+
+def _elocation_doi(article: etree._Element) -> str | None:
+    fallback = None
+    for loc in article.iterfind("ELocationID"):
+        if loc.get("EIdType") == "doi" and loc.text and loc.text.strip():
+            if loc.get("ValidYN", "Y") == "Y":
+                return loc.text.strip()
+            fallback = fallback or loc.text.strip()
+    return fallback
+
+
+def _mesh(mesh_list: etree._Element | None) -> tuple[MeshHeading, ...]:
+    if mesh_list is None:
+        return ()
+    headings = []
+    for heading in mesh_list.iterfind("MeshHeading"):
+        descriptor = heading.find("DescriptorName")
+        if descriptor is None or not descriptor.text:
+            continue
+        qualifiers = heading.findall("QualifierName")
+        major = descriptor.get("MajorTopicYN") == "Y" or any(q.get("MajorTopicYN") == "Y" for q in qualifiers)
+        headings.append(MeshHeading(
+            descriptor=descriptor.text.strip(),
+            major=major,
+            qualifiers=tuple(q.text.strip() for q in qualifiers if q.text),
+            ui=descriptor.get("UI"),
+        ))
+    return tuple(headings)
+
+
+def _corrections(comments: etree._Element | None) -> tuple[Correction, ...]:
+    if comments is None:
+        return ()
+    found = []
+    for item in comments.iterfind("CommentsCorrections"):
+        ref_type = item.get("RefType")
+        if not ref_type or ref_type in SKIPPED_REFTYPES:
+            continue
+        pmid = (item.findtext("PMID") or "").strip() or None
+        source = " ".join((item.findtext("RefSource") or "").split()) or None
+        found.append(Correction(ref_type=ref_type, pmid=pmid, source=source))
+    return tuple(found)
+
+
+def _month(text: str | None) -> int | None:
+    if not text:
+        return None
+    text = text.strip().lower()
+    if text.isdigit():
+        month = int(text)
+        return month if 1 <= month <= 12 else None
+    return MONTHS.get(text[:3]) or SEASONS.get(text)
+
+
+def _pub_date(date: etree._Element | None) -> tuple[int | None, str | None]:
+    """(year, "YYYY[-MM[-DD]]") from a PubDate, ArticleDate or similar Year/Month/Day element."""
+    if date is None:
+        return None, None
+    year_text = date.findtext("Year")
+    if year_text and year_text.strip().isdigit():
+        year = int(year_text)
+        month = _month(date.findtext("Month")) or _month(date.findtext("Season"))
+        if month is None:
+            return year, f"{year:04d}"
+        day_text = (date.findtext("Day") or "").strip()
+        if day_text.isdigit() and 1 <= int(day_text) <= 31:
+            return year, f"{year:04d}-{month:02d}-{int(day_text):02d}"
+        return year, f"{year:04d}-{month:02d}"
+    medline = date.findtext("MedlineDate")
+    if medline:
+        return parse_medline_date(medline)
+    return None, None
+
+
+def parse_medline_date(text: str) -> tuple[int | None, str | None]:
+    """"1998 Dec-1999 Jan" -> (1998, "1998-12"); "2000 Spring" -> (2000, "2000-03"); the first year wins."""
+    match = YEAR.search(text)
+    if not match:
+        return None, None
+    year = int(match.group(1))
+    rest = text[match.end():].strip().split()
+    month = _month(rest[0].split("-")[0]) if rest else None
+    return year, (f"{year:04d}-{month:02d}" if month else f"{year:04d}")
+
+
+def _iso_date(date: etree._Element | None) -> str | None:
+    if date is None:
+        return None
+    year, month, day = (date.findtext(k) for k in ("Year", "Month", "Day"))
+    if not (year and year.strip().isdigit()):
+        return None
+    m = _month(month)
+    if m is None:
+        return f"{int(year):04d}"
+    if day and day.strip().isdigit():
+        return f"{int(year):04d}-{m:02d}-{int(day):02d}"
+    return f"{int(year):04d}-{m:02d}"
