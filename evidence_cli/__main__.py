@@ -1,0 +1,3 @@
+from evidence_cli.cli import app
+
+app(prog_name="evidence")

@@ -1,0 +1,104 @@
+"""The cache: migrations, atomic batches, deletions, foreign files."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from evidence_cli.errors import CacheError
+from evidence_cli.pubmed.model import AbstractSection, Article, Correction, MeshHeading
+from evidence_cli.store import articles as store_articles
+from evidence_cli.store import runs as store_runs
+from evidence_cli.store.db import MIGRATIONS, open_store
+from evidence_cli.store.tags import load_tagging
+from evidence_cli.tagging.model import ClaimTag, Tagging
+
+
+def make_article(pmid: str, title: str = "A trial of something", revised: str = "2024-01-01") -> Article:
+    return Article(
+        pmid=pmid, title=title,
+        abstract=(AbstractSection("We did a thing.", "METHODS", "METHODS"), AbstractSection("It worked.", "RESULTS", "RESULTS")),
+        journal="J Test", year=2024, authors=("Doe J", "Roe R"), doi="10.1/x", pmcid="PMC1",
+        publication_types=("Journal Article",), mesh=(MeshHeading("Ketamine", True, ("therapeutic use",), "D007649"),),
+        corrections=(Correction("ErratumIn", "123", "J Test. 2024"),), date_revised=revised, raw=b"<PubmedArticle/>",
+    )
+
+
+TAGGING = Tagging(design="rct", sample_size=40, sample_size_evidence="Forty patients.", humans=True,
+                  claims=(ClaimTag("rapid_onset", "supports", "It worked.", "RESULTS"),))
+
+
+def test_migrations_recorded_and_schema_has_tables(tmp_path):
+    store = open_store(tmp_path / "c.sqlite")
+    names = [r[0] for r in store.conn.execute("SELECT name FROM _migrations")]
+    assert names == [m.__name__ for m in MIGRATIONS]
+    tables = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"articles", "topic_articles", "tags", "claim_tags", "runs", "run_changes", "article_fts"} <= tables
+    assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_round_trip_and_change_detection(tmp_path):
+    store = open_store(tmp_path / "c.sqlite")
+    first = store_articles.save_batch(store, [(make_article("1"), TAGGING)], topic="t", tagger_version="v")
+    assert (first.added, first.updated, first.unchanged) == (1, 0, 0)
+    again = store_articles.save_batch(store, [(make_article("1"), TAGGING)], topic="t", tagger_version="v")
+    assert (again.added, again.updated, again.unchanged) == (0, 0, 1)
+    revised = store_articles.save_batch(store, [(make_article("1", revised="2025-02-02"), TAGGING)], topic="t")
+    assert revised.updated == 1
+    back = store_articles.get_article(store, "1", with_raw=True)
+    assert back == make_article("1", revised="2025-02-02")
+    assert back.raw == b"<PubmedArticle/>"
+    assert load_tagging(store, "t", "1") == TAGGING
+    assert [a.pmid for a in store_articles.iter_topic_articles(store, "t")] == ["1"]
+
+
+def test_failed_batch_leaves_nothing(tmp_path):
+    store = open_store(tmp_path / "c.sqlite")
+    bad = Tagging(design="rct", claims=(ClaimTag("x", "maybe", "s"),))  # violates the stance CHECK
+    with pytest.raises(sqlite3.IntegrityError):
+        store_articles.save_batch(store, [(make_article("1"), TAGGING), (make_article("2"), bad)], topic="t")
+    assert store.conn.execute("SELECT count(*) FROM articles").fetchone()[0] == 0
+    assert store.conn.execute("SELECT count(*) FROM tags").fetchone()[0] == 0
+
+
+def test_delete_removes_links_tags_and_search_rows(tmp_path):
+    store = open_store(tmp_path / "c.sqlite")
+    store_articles.save_batch(store, [(make_article("1", title="ketamine infusion"), TAGGING)], topic="t")
+    assert store.conn.execute("SELECT count(*) FROM article_fts WHERE article_fts MATCH 'ketamine'").fetchone()[0] == 1
+    assert store_articles.delete_articles(store, ["1", "999"]) == 1
+    for table in ("articles", "topic_articles", "tags", "claim_tags"):
+        assert store.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0
+    assert store.conn.execute("SELECT count(*) FROM article_fts WHERE article_fts MATCH 'ketamine'").fetchone()[0] == 0
+
+
+def test_run_log(tmp_path):
+    store = open_store(tmp_path / "c.sqlite")
+    run_id = store_runs.start_run(store, "t", "full", query="q")
+    store_articles.save_batch(store, [(make_article("1"), None)], topic="t", run_id=run_id)
+    store_runs.finish_run(store, run_id, "complete", added=1, requests=3)
+    run = store_runs.last_run(store, "t", outcome="complete")
+    assert run is not None and (run.added, run.requests, run.outcome) == (1, 3, "complete")
+    assert store_runs.run_changes(store, run_id) == [("1", "added")]
+
+
+def test_foreign_and_corrupt_files_are_refused(tmp_path):
+    foreign = tmp_path / "foreign.sqlite"
+    conn = sqlite3.connect(foreign)
+    conn.execute("CREATE TABLE people (name TEXT)")
+    conn.commit()
+    conn.close()
+    with pytest.raises(CacheError, match="not an evidence cache"):
+        open_store(foreign)
+    corrupt = tmp_path / "corrupt.sqlite"
+    corrupt.write_bytes(b"this is not sqlite at all" * 100)
+    with pytest.raises(CacheError, match="corrupt"):
+        open_store(corrupt)
+
+
+def test_newer_schema_is_refused(tmp_path):
+    store = open_store(tmp_path / "c.sqlite")
+    store.conn.execute("INSERT INTO _migrations VALUES ('m999_future', datetime('now'))")
+    store.close()
+    with pytest.raises(CacheError, match="newer version"):
+        open_store(tmp_path / "c.sqlite")
