@@ -100,3 +100,26 @@ def command_edge(ctx: typer.Context) -> Iterator[AppState]:
 
 # ---- commands -------------------------------------------------------------------------------
 # One function per command. Keep each thin: parse, call one service function, render.
+
+
+@app.command("doctor")
+def doctor(
+    ctx: typer.Context,
+    offline: Annotated[bool, typer.Option("--offline", help="Skip the E-utilities check (no network).")] = False,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
+) -> None:
+    """Check configuration, cache integrity, each topic's last run and (unless --offline) NCBI."""
+    with command_edge(ctx) as st:
+        from evidence_cli.doctor import render, run_doctor, summary
+
+        if fmt not in ("table", "json"):
+            raise EvidenceError(f"--format must be table or json, not {fmt!r}", exit_code=ExitCode.USAGE)
+        report = run_doctor(st.workspace(), offline=offline)
+        rendered = render(report, fmt)
+        if isinstance(rendered, str):
+            st.output.data(rendered)
+        else:
+            st.output.out.print(rendered)
+        (st.output.info if report.healthy else st.output.error)(summary(report))
+        if not report.healthy:
+            raise typer.Exit(int(report.exit_code))

@@ -1,0 +1,72 @@
+"""Helpers for tests that need a workspace with a cache in a known state (invented records only)."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import sqlite3
+from pathlib import Path
+
+from evidence_cli.pubmed.model import AbstractSection, Article
+from evidence_cli.store import articles as store_articles
+from evidence_cli.store import runs as store_runs
+from evidence_cli.store.db import open_store
+from evidence_cli.tagging.model import ClaimTag, Tagging
+
+REPO = Path(__file__).resolve().parents[1]
+TOPIC = "ketamine-depression"
+
+
+def make_workspace(root: Path) -> Path:
+    """A workspace holding the shipped ketamine topic and no cache."""
+    (root / "queries").mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO / "queries" / f"{TOPIC}.toml", root / "queries")
+    return root
+
+
+def invented_article(pmid: str) -> Article:
+    return Article(
+        pmid=pmid,
+        title=f"Invented trial number {pmid} of a rapid antidepressant",
+        abstract=(AbstractSection(f"Forty invented patients were randomised in study {pmid}.", "METHODS", "METHODS"),
+                  AbstractSection("Symptoms improved within 24 hours.", "RESULTS", "RESULTS")),
+        journal="J Invented", year=2024, publication_types=("Randomized Controlled Trial",),
+        date_revised="2024-01-01", raw=f"<PubmedArticle><PMID>{pmid}</PMID></PubmedArticle>".encode(),
+    )
+
+
+TAGGING = Tagging(design="rct", sample_size=40, humans=True,
+                  claims=(ClaimTag("rapid_onset", "supports", "Symptoms improved within 24 hours.", "RESULTS"),))
+
+
+def populated_cache(root: Path, n: int = 30, *, outcome: str = "complete") -> Path:
+    """A workspace whose cache holds `n` invented records of the topic and one finished run."""
+    make_workspace(root)
+    with open_store(root / "cache" / "evidence.sqlite") as store:
+        run_id = store_runs.start_run(store, TOPIC, "full", query="q")
+        store_articles.save_batch(store, [(invented_article(str(1000 + i)), TAGGING) for i in range(n)],
+                                  topic=TOPIC, run_id=run_id, tagger_version="test")
+        store_runs.finish_run(store, run_id, outcome, count=n, added=n, requests=2)
+    return root / "cache" / "evidence.sqlite"
+
+
+def raw_connect(db: Path) -> sqlite3.Connection:
+    """A plain connection with foreign keys OFF: how a damaged or hand-edited cache comes about."""
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("PRAGMA foreign_keys = OFF")
+    return conn
+
+
+def snapshot(db: Path) -> str:
+    """A digest of the cache's logical content (every row of every table): 'nothing lost' checks."""
+    digest = hashlib.sha256()
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        tables = [r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'article_fts%' ORDER BY name")]
+        for table in tables:
+            for row in conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2"):
+                digest.update(repr((table, row)).encode())
+    finally:
+        conn.close()
+    return digest.hexdigest()
