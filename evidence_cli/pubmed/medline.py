@@ -42,15 +42,23 @@ LABEL_CATEGORY = {
 
 def iter_medline(lines: Iterable[str], *, name: str = "input") -> Iterator[Article]:
     """Yield an Article per MEDLINE record of a text stream (a file opened in text mode, or lines)."""
-    for first_line, block in _blocks(lines):
+    for first_line, block in _blocks(lines, name):
         yield medline_article(block, name=name, line=first_line)
 
 
-def _blocks(lines: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
+def _blocks(lines: Iterable[str], name: str) -> Iterator[tuple[int, list[str]]]:
     """Blank-line separated records, each as (its first line number, its lines)."""
     block: list[str] = []
-    start = 0
-    for number, line in enumerate(lines, start=1):
+    start = number = 0
+    stream = iter(lines)
+    while True:
+        try:
+            line = next(stream)
+        except StopIteration:
+            break
+        except UnicodeDecodeError:
+            raise InputError(f"{name}: line {number + 1}: not UTF-8 text") from None
+        number += 1
         line = line.rstrip("\r\n")
         if line.strip():
             if not block:

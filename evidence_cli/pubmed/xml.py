@@ -9,6 +9,7 @@ loaded and nothing is fetched: old files name an http:// DTD, new ones add tags 
 from __future__ import annotations
 
 import gzip
+import io
 import re
 import zlib
 from collections.abc import Iterator
@@ -54,13 +55,11 @@ def iter_records(source: str | Path | IO[bytes], *, name: str | None = None) -> 
 
 def parse_records(data: bytes, *, name: str = "response") -> list[Article | Deletion]:
     """All records of one PubMed XML document held in memory (an efetch response body)."""
-    import io
-
     return list(iter_records(io.BytesIO(data), name=name))
 
 
 def _iter_stream(fh: IO[bytes], label: str) -> Iterator[Article | Deletion]:
-    stream = _maybe_gunzip(fh)
+    stream = gunzip_if_gzip(fh)
     parser = etree.iterparse(
         stream, events=("end",), tag=RECORD_TAGS,
         resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True,
@@ -81,7 +80,7 @@ def _iter_stream(fh: IO[bytes], label: str) -> Iterator[Article | Deletion]:
                     del parent[0]
             yield record
     except etree.XMLSyntaxError as exc:
-        line = exc.position[0] if exc.position else exc.lineno
+        line = max(1, exc.position[0] if exc.position else exc.lineno or 1)
         raise InputError(f"{label}: line {line}: {_syntax_message(exc)}") from None
     except (EOFError, OSError, zlib.error) as exc:  # truncated or corrupt gzip
         raise InputError(f"{label}: corrupt or truncated gzip data ({exc})") from None
@@ -91,36 +90,38 @@ def _iter_stream(fh: IO[bytes], label: str) -> Iterator[Article | Deletion]:
             raise InputError(f"{label}: not PubMed XML ({_describe_root(root)})")
 
 
-def _maybe_gunzip(fh: IO[bytes]) -> IO[bytes]:
+def gunzip_if_gzip(fh: IO[bytes]) -> IO[bytes]:
+    """`fh` itself, or its gunzipped content when it starts with gzip's magic bytes (names lie)."""
     head = fh.read(2)
-    stream: IO[bytes] = _Prefixed(head, fh)
+    stream = PrefixedStream(head, fh)
     if head == GZIP_MAGIC:
         return gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[return-value]
-    return stream
+    return stream  # type: ignore[return-value]
 
 
-class _Prefixed:
+class PrefixedStream(io.RawIOBase):
     """A read-only stream that gives back the bytes sniffed off its start, then the rest."""
 
     def __init__(self, head: bytes, rest: IO[bytes] | BinaryIO) -> None:
         self._head = head
         self._rest = rest
 
-    def read(self, size: int = -1) -> bytes:
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        size = len(buffer)
         if self._head:
-            if size is None or size < 0:
-                data, self._head = self._head + self._rest.read(), b""
-                return data
             data, self._head = self._head[:size], self._head[size:]
-            if len(data) < size:
-                data += self._rest.read(size - len(data))
-            return data
-        return self._rest.read(size)
+        else:
+            data = self._rest.read(size)
+        buffer[: len(data)] = data
+        return len(data)
 
 
 def _syntax_message(exc: etree.XMLSyntaxError) -> str:
     msg = str(exc.msg or exc).split(", line ")[0].strip()
-    if "Document is empty" in msg or "Start tag expected" in msg:
+    if "Document is empty" in msg or "Start tag expected" in msg or "no element found" in msg:
         return f"not XML ({msg})"
     if "Premature end" in msg or "EndTag" in msg or "expected '>'" in msg:
         return f"truncated or malformed XML ({msg})"
