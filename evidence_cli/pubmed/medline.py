@@ -40,13 +40,13 @@ LABEL_CATEGORY = {
 }
 
 
-def iter_medline(lines: Iterable[str], *, name: str = "input") -> Iterator[Article]:
-    """Yield an Article per MEDLINE record of a text stream (a file opened in text mode, or lines)."""
+def iter_medline(lines: Iterable[str] | Iterable[bytes], *, name: str = "input") -> Iterator[Article]:
+    """Yield an Article per MEDLINE record of a stream of lines (text, or UTF-8 bytes: a binary file)."""
     for first_line, block in _blocks(lines, name):
         yield medline_article(block, name=name, line=first_line)
 
 
-def _blocks(lines: Iterable[str], name: str) -> Iterator[tuple[int, list[str]]]:
+def _blocks(lines: Iterable[str] | Iterable[bytes], name: str) -> Iterator[tuple[int, list[str]]]:
     """Blank-line separated records, each as (its first line number, its lines)."""
     block: list[str] = []
     start = number = 0
@@ -59,6 +59,11 @@ def _blocks(lines: Iterable[str], name: str) -> Iterator[tuple[int, list[str]]]:
         except UnicodeDecodeError:
             raise InputError(f"{name}: line {number + 1}: not UTF-8 text") from None
         number += 1
+        if isinstance(line, bytes):  # decoded here, line by line, so an error names its line
+            try:
+                line = line.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError:
+                raise InputError(f"{name}: line {number}: not UTF-8 text") from None
         line = line.rstrip("\r\n")
         if line.strip():
             if not block:
