@@ -1,0 +1,324 @@
+"""SQL for reports, study lists, search, exports, digests and the topic list.
+
+Everything is aggregated in SQLite (GROUP BY, window functions, json_extract), so a report over
+50,000 records moves a few thousand grouped rows into Python, not 50,000 objects.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from evidence_cli.errors import UsageError
+from evidence_cli.pubmed.model import Article
+from evidence_cli.store.articles import ARTICLE_COLUMNS, row_article
+from evidence_cli.store.db import Store
+from evidence_cli.tagging.model import DESIGNS, STANCES
+
+# Strongest design first: the order of every study list.
+DESIGN_RANK = {design: rank for rank, design in enumerate((
+    "meta-analysis", "systematic-review", "rct", "non-randomized-trial", "observational",
+    "case-report", "preclinical", "narrative-review", "protocol", "other",
+))}
+_RANK_SQL = "CASE t.design " + " ".join(f"WHEN '{d}' THEN {r}" for d, r in DESIGN_RANK.items()) + " ELSE 99 END"
+
+# A human study: not preclinical, and not flagged as animal work when the tagger could not tell.
+HUMAN_SQL = "(t.design <> 'preclinical' AND coalesce(t.humans, t.animals = 0) = 1)"
+# Participants come from primary human studies only: reviews pool other studies' participants
+# (counting them again would double-count), protocols report planned numbers.
+PRIMARY_SQL = f"({HUMAN_SQL} AND t.design NOT IN ('meta-analysis', 'systematic-review', 'narrative-review', 'protocol'))"
+
+
+@dataclass(frozen=True)
+class ReportFilters:
+    """Which tagged studies a report counts. Retracted studies are never counted."""
+
+    since: int | None = None  # publication year >= since
+    designs: tuple[str, ...] = ()  # empty: every design
+    humans_only: bool = False
+    min_n: int | None = None  # sample size >= min_n (studies without a stated N drop out)
+
+    def __post_init__(self) -> None:
+        unknown = [d for d in self.designs if d not in DESIGNS]
+        if unknown:
+            raise UsageError(f"unknown design {unknown[0]!r} (designs: {', '.join(DESIGNS)})")
+
+    def where(self, claim_ids: Sequence[str] | None = None) -> tuple[str, list[Any]]:
+        """SQL conditions on aliases c (claim_tags), t (tags), a (articles), and their parameters."""
+        sql, params = "", []
+        if claim_ids is not None:
+            sql += f" AND c.claim_id IN ({', '.join('?' * len(claim_ids))})"
+            params.extend(claim_ids)
+        if self.since is not None:
+            sql += " AND a.year >= ?"
+            params.append(self.since)
+        if self.designs:
+            sql += f" AND t.design IN ({', '.join('?' * len(self.designs))})"
+            params.extend(self.designs)
+        if self.humans_only:
+            sql += f" AND {HUMAN_SQL}"
+        if self.min_n is not None:
+            sql += " AND t.sample_size >= ?"
+            params.append(self.min_n)
+        return sql, params
+
+
+NO_FILTERS = ReportFilters()
+
+_TAGGED = (
+    "FROM claim_tags c JOIN tags t ON t.topic = c.topic AND t.pmid = c.pmid "
+    "JOIN articles a ON a.pmid = c.pmid WHERE c.topic = ?"
+)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One group of counted (non-retracted) studies of a claim: same design, stance, year, humans."""
+
+    claim_id: str
+    design: str
+    stance: str
+    year: int | None
+    human: bool
+    studies: int
+    participants: int
+
+
+def claim_cells(store: Store, topic: str, filters: ReportFilters = NO_FILTERS,
+                claim_ids: Sequence[str] | None = None) -> list[Cell]:
+    """Counts of non-retracted tagged studies, grouped by claim, design, stance, year and humans."""
+    where, params = filters.where(claim_ids)
+    rows = store.conn.execute(
+        f"SELECT c.claim_id, t.design, c.stance, a.year, {HUMAN_SQL} AS human, count(*), "
+        f"sum(CASE WHEN {PRIMARY_SQL} THEN coalesce(t.sample_size, 0) ELSE 0 END) "
+        f"{_TAGGED} AND t.retracted = 0{where} GROUP BY 1, 2, 3, 4, 5",
+        [topic, *params],
+    ).fetchall()
+    return [Cell(cl, d, s, y, bool(h), n, p or 0) for cl, d, s, y, h, n, p in rows]
+
+
+@dataclass(frozen=True)
+class StudyRow:
+    """One tagged study of a claim, as a study list shows it."""
+
+    claim_id: str
+    pmid: str
+    year: int | None
+    design: str
+    sample_size: int | None
+    stance: str
+    evidence: str
+    first_author: str | None
+    journal: str | None
+    title: str
+    doi: str | None
+    human: bool
+    retracted: bool
+
+
+def study_rows(store: Store, topic: str, filters: ReportFilters = NO_FILTERS,
+               claim_ids: Sequence[str] | None = None, *, per_claim: int | None = None,
+               include_retracted: bool = True) -> list[StudyRow]:
+    """Tagged studies, per claim strongest design first, then newest; `per_claim` caps each list."""
+    where, params = filters.where(claim_ids)
+    if not include_retracted:
+        where += " AND t.retracted = 0"
+    order = f"{_RANK_SQL}, a.year DESC, coalesce(t.sample_size, -1) DESC, c.pmid DESC"
+    select = (
+        f"SELECT c.claim_id, c.pmid, a.year, t.design, t.sample_size, c.stance, c.evidence, "
+        f"json_extract(a.authors_json, '$[0]'), a.journal, a.title, a.doi, {HUMAN_SQL}, t.retracted"
+    )
+    if per_claim is None:
+        sql = f"{select} {_TAGGED}{where} ORDER BY c.claim_id, {order}"
+    else:
+        sql = (
+            f"SELECT * FROM ({select}, row_number() OVER (PARTITION BY c.claim_id ORDER BY {order}) AS rn "
+            f"{_TAGGED}{where}) WHERE rn <= ? ORDER BY claim_id, rn"
+        )
+        params.append(per_claim)
+    return [
+        StudyRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], bool(r[11]), bool(r[12]))
+        for r in store.conn.execute(sql, [topic, *params])
+    ]
+
+
+def claim_pmids(store: Store, topic: str, filters: ReportFilters = NO_FILTERS,
+                claim_ids: Sequence[str] | None = None) -> dict[str, list[str]]:
+    """PMIDs of each claim's counted studies (retracted excluded), strongest design first."""
+    where, params = filters.where(claim_ids)
+    out: dict[str, list[str]] = {}
+    for claim_id, pmid in store.conn.execute(
+        f"SELECT c.claim_id, c.pmid {_TAGGED} AND t.retracted = 0{where} "
+        f"ORDER BY c.claim_id, {_RANK_SQL}, a.year DESC, coalesce(t.sample_size, -1) DESC, c.pmid DESC",
+        [topic, *params],
+    ):
+        out.setdefault(claim_id, []).append(pmid)
+    return out
+
+
+def retracted_pmids(store: Store, topic: str, filters: ReportFilters = NO_FILTERS,
+                    claim_ids: Sequence[str] | None = None) -> dict[str, list[str]]:
+    """Per claim, the tagged studies flagged retracted (listed, never counted)."""
+    where, params = filters.where(claim_ids)
+    out: dict[str, list[str]] = {}
+    for claim_id, pmid in store.conn.execute(
+        f"SELECT c.claim_id, c.pmid {_TAGGED} AND t.retracted = 1{where} ORDER BY 1, 2", [topic, *params]
+    ):
+        out.setdefault(claim_id, []).append(pmid)
+    return out
+
+
+def topic_records(store: Store, topic: str) -> int:
+    return store.conn.execute("SELECT count(*) FROM topic_articles WHERE topic = ?", (topic,)).fetchone()[0]
+
+
+# ---- search -----------------------------------------------------------------------------------
+
+_WORD = re.compile(r"\w", re.UNICODE)
+
+
+def fts_query(text: str) -> str:
+    """User text -> a safe FTS5 query: every word a quoted phrase, ANDed; `word*` stays a prefix.
+
+    Quotes, operators (AND/OR/NOT/NEAR), parentheses, colons and hyphens in the text are
+    matched as plain words, never parsed as FTS5 syntax.
+    """
+    parts = []
+    for piece in text.split():
+        prefix = piece.endswith("*")
+        core = piece.rstrip("*")
+        if not _WORD.search(core):
+            continue
+        phrase = '"' + core.replace('"', '""') + '"'
+        parts.append(phrase + ("*" if prefix else ""))
+    if not parts:
+        raise UsageError(f"nothing to search for in {text!r}: give at least one word")
+    return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    pmid: str
+    score: float  # bm25: lower is a better match
+    year: int | None
+    journal: str | None
+    title: str
+    snippet: str
+    design: str | None  # for the topic searched (None: the record is untagged)
+
+
+def search(store: Store, text: str, *, topic: str | None = None, claim_id: str | None = None,
+           design: str | None = None, limit: int = 20) -> list[SearchHit]:
+    """Records matching `text`, best first (bm25; title hits weigh 3x the abstract)."""
+    if design is not None and design not in DESIGNS:
+        raise UsageError(f"unknown design {design!r} (designs: {', '.join(DESIGNS)})")
+    query = fts_query(text)
+    conditions, params = "", [query]
+    if topic is not None:
+        conditions += " AND a.pmid IN (SELECT pmid FROM topic_articles WHERE topic = ?)"
+        params.append(topic)
+    if claim_id is not None:
+        conditions += " AND a.pmid IN (SELECT pmid FROM claim_tags WHERE claim_id = ?" + (
+            " AND topic = ?)" if topic is not None else ")")
+        params.extend([claim_id, topic] if topic is not None else [claim_id])
+    if design is not None:
+        conditions += " AND a.pmid IN (SELECT pmid FROM tags WHERE design = ?" + (
+            " AND topic = ?)" if topic is not None else ")")
+        params.extend([design, topic] if topic is not None else [design])
+    design_sql = "(SELECT design FROM tags WHERE pmid = a.pmid" + (" AND topic = ?" if topic else "") + " LIMIT 1)"
+    select_params = [topic] if topic else []
+    sql = (
+        f"SELECT a.pmid, bm25(article_fts, 3.0, 1.0) AS score, a.year, a.journal, a.title, "
+        f"snippet(article_fts, 1, '[', ']', '…', 16), {design_sql} "
+        f"FROM article_fts JOIN articles a ON a.rowid = article_fts.rowid "
+        f"WHERE article_fts MATCH ?{conditions} ORDER BY score LIMIT ?"
+    )
+    rows = store.conn.execute(sql, [*select_params, *params, limit]).fetchall()
+    return [SearchHit(*row) for row in rows]
+
+
+# ---- export -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ExportRow:
+    article: Article
+    retracted: bool  # tagged retracted for the topic (the record's own corrections also say so)
+    design: str | None
+
+
+def export_rows(store: Store, topic: str, *, claim_id: str | None = None,
+                stance: str | None = None) -> list[ExportRow]:
+    """Full records of a topic (or of one claim, one stance), strongest design first."""
+    if stance is not None and stance not in STANCES:
+        raise UsageError(f"unknown stance {stance!r} (stances: {', '.join(STANCES)})")
+    columns = ", ".join(f"a.{c}" for c in ARTICLE_COLUMNS[:-1])
+    conditions, params = "", [topic, topic]
+    if claim_id is not None or stance is not None:
+        conditions = " AND a.pmid IN (SELECT pmid FROM claim_tags c WHERE c.topic = ?"
+        params.append(topic)
+        if claim_id is not None:
+            conditions += " AND c.claim_id = ?"
+            params.append(claim_id)
+        if stance is not None:
+            conditions += " AND c.stance = ?"
+            params.append(stance)
+        conditions += ")"
+    rows = store.conn.execute(
+        f"SELECT {columns}, NULL, coalesce(t.retracted, 0), t.design FROM topic_articles ta "
+        f"JOIN articles a ON a.pmid = ta.pmid LEFT JOIN tags t ON t.topic = ? AND t.pmid = a.pmid "
+        f"WHERE ta.topic = ?{conditions} ORDER BY {_RANK_SQL}, a.year DESC, a.pmid DESC",
+        params,
+    ).fetchall()
+    n = len(ARTICLE_COLUMNS)
+    return [ExportRow(row_article(r[:n]), bool(r[n]), r[n + 1]) for r in rows]
+
+
+# ---- digest (`evidence new`) ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ChangedStudy:
+    pmid: str
+    change: str  # added, updated, deleted
+    title: str | None  # None once deleted
+    year: int | None
+    design: str | None
+    retracted: bool
+    claims: tuple[tuple[str, str, str], ...]  # (claim_id, stance, evidence)
+
+
+def run_changed_studies(store: Store, topic: str, run_id: int) -> list[ChangedStudy]:
+    """What one run added, updated or deleted, with the topic's current tags of each record."""
+    rows = store.conn.execute(
+        "SELECT rc.pmid, rc.change, a.title, a.year, t.design, coalesce(t.retracted, 0), "
+        "c.claim_id, c.stance, c.evidence "
+        "FROM run_changes rc LEFT JOIN articles a ON a.pmid = rc.pmid "
+        "LEFT JOIN tags t ON t.topic = ? AND t.pmid = rc.pmid "
+        "LEFT JOIN claim_tags c ON c.topic = ? AND c.pmid = rc.pmid "
+        "WHERE rc.run_id = ? ORDER BY rc.change, rc.pmid, c.claim_id",
+        (topic, topic, run_id),
+    ).fetchall()
+    studies: dict[str, ChangedStudy] = {}
+    for pmid, change, title, year, design, retracted, claim_id, stance, evidence in rows:
+        old = studies.get(pmid)
+        claims = old.claims if old else ()
+        if claim_id is not None:
+            claims = (*claims, (claim_id, stance, evidence))
+        studies[pmid] = ChangedStudy(pmid, change, title, year, design, bool(retracted), claims)
+    return list(studies.values())
+
+
+# ---- topics -----------------------------------------------------------------------------------
+
+def topic_overview(store: Store, topics: Iterable[str]) -> dict[str, tuple[int, Any]]:
+    """topic -> (record count, latest run row as (started_at, finished_at, outcome, kind) or None)."""
+    out: dict[str, tuple[int, Any]] = {}
+    for topic in topics:
+        count = topic_records(store, topic)
+        run = store.conn.execute(
+            "SELECT started_at, finished_at, outcome, kind FROM runs WHERE topic = ? ORDER BY id DESC LIMIT 1",
+            (topic,),
+        ).fetchone()
+        out[topic] = (count, tuple(run) if run else None)
+    return out
