@@ -102,6 +102,46 @@ def command_edge(ctx: typer.Context) -> Iterator[AppState]:
 # One function per command. Keep each thin: parse, call one service function, render.
 
 
+@app.command("refresh")
+def refresh(
+    ctx: typer.Context,
+    topics: Annotated[Optional[list[str]], typer.Argument(help="Topics to refresh (default: every topic of the workspace).")] = None,
+    full: Annotated[bool, typer.Option("--full", help="Refetch every record, not only those new or changed since the last complete run.")] = False,
+    wait: Annotated[bool, typer.Option("--wait", help="If another refresh of this workspace runs, wait for it instead of exiting 7.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stderr.")] = False,
+) -> None:
+    """Run the saved queries against PubMed and update the cache (new and changed records only)."""
+    with command_edge(ctx) as st:
+        from evidence_cli.refresh import refresh_workspace
+
+        if quiet:
+            st.output.quiet = True
+        with st.output.progress("refreshing") as bar:
+            refresh_workspace(st.workspace(), topics or [], full=full, wait=wait, progress=bar,
+                              on_result=lambda result: st.output.info(result.summary()))
+
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    file: Annotated[str, typer.Argument(help="PubMed XML (efetch, site export, baseline/update file) or MEDLINE/.nbib text; gzip or plain; - for stdin.")],
+    topic: Annotated[Optional[str], typer.Option("--topic", "-t", help="Topic to link and tag the records with (default: the only topic).")] = None,
+) -> None:
+    """Load a PubMed XML or MEDLINE file into the cache, tagged, as if fetched.
+
+    Records are stored in batches of 500, one transaction each; DeleteCitation blocks remove
+    records. On a bad file the batches stored before the error stay, the batch in progress is
+    not written, and the command exits 5: fix the file and import again (unchanged records are
+    skipped).
+    """
+    with command_edge(ctx) as st:
+        from evidence_cli.ingest import import_file
+
+        with st.output.progress("importing") as bar:
+            result = import_file(st.workspace(), file, topic, progress=bar.advance)
+        st.output.info(result.summary())
+
+
 @app.command("doctor")
 def doctor(
     ctx: typer.Context,
@@ -123,3 +163,36 @@ def doctor(
         (st.output.info if report.healthy else st.output.error)(summary(report))
         if not report.healthy:
             raise typer.Exit(int(report.exit_code))
+
+
+@app.command("check")
+def check(
+    ctx: typer.Context,
+    file: Annotated[str, typer.Argument(help="The draft: plain text, Markdown, or a saved web page (text or HTML); - for stdin.")],
+    topic: Annotated[Optional[str], typer.Option("--topic", "-t", help="Topic whose claims to check (default: the only topic).")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="text (terminal), markdown or json.")] = "text",
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 9 when a claim made is unsupported, contested or without evidence.")] = False,
+    max_age: Annotated[float, typer.Option("--max-age", metavar="DAYS", help="Warn when the last complete refresh is older than this.")] = 30,
+) -> None:
+    """Check a draft's claims against the cached evidence: verdicts, what to cite, overstatements."""
+    with command_edge(ctx) as st:
+        from evidence_cli.evidence.check import check_draft_file
+        from evidence_cli.render import check_render
+
+        if fmt not in ("text", "markdown", "json"):
+            raise EvidenceError(f"--format must be text, markdown or json, not {fmt!r}", exit_code=ExitCode.USAGE)
+        result = check_draft_file(st.workspace(), topic, file, max_age_days=max_age)
+        if result.cache is not None and result.cache.warning:
+            st.output.warn(result.cache.warning)
+        if fmt == "json":
+            st.output.data(check_render.render_json(result))
+        elif fmt == "markdown":
+            st.output.data(check_render.render_markdown(result))
+        else:
+            check_render.render_terminal(result, st.output.out)
+        failing = result.failing_claims()
+        if strict and failing:
+            from evidence_cli.errors import CheckFailed
+
+            ids = ", ".join(f"{c.claim_id} ({c.evidence.verdict.split(':')[0]})" for c in failing)
+            raise CheckFailed(f"--strict: the draft makes claims the evidence does not back: {ids}")

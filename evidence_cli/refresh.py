@@ -1,0 +1,302 @@
+"""`evidence refresh`: a topic's saved query -> the E-utilities -> parsed -> tagged -> the cache.
+
+A first run fetches every record of the query; a later run only the records entered (edat) or
+modified (mdat) since the last COMPLETE run, with OVERLAP_DAYS of overlap, so a run with nothing
+new makes its esearch calls and no efetch. `--full` refetches everything.
+
+Each efetch batch is tagged and stored in one transaction, so Ctrl-C or kill -9 at any moment
+leaves the cache consistent. A first run that was interrupted resumes: records it already
+stored for the topic are not fetched again. Fetching runs in a thread ahead of tagging and
+storing, so the work overlaps the waits NCBI's rate limit imposes.
+
+One refresh per workspace at a time: an exclusive lock file in cache/ (`LockedError`, or wait).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Protocol
+
+from evidence_cli.errors import EvidenceError, IncompleteError, LockedError, TopicError
+from evidence_cli.workspace import Topic, Workspace
+
+OVERLAP_DAYS = 3  # NCBI dates records in US Eastern time and indexes late: look back a little
+LOCK_FILE = "refresh.lock"
+PREFETCH_BATCHES = 4  # fetched batches waiting for tag+store, at most
+
+
+class Progress(Protocol):
+    def advance(self, n: int = 1) -> None: ...
+
+    def update(self, *, total: int | None = None, description: str | None = None) -> None: ...
+
+
+@dataclass(frozen=True)
+class TopicRefresh:
+    """What one topic's refresh did (the summary line and the run log hold the same facts)."""
+
+    topic: str
+    kind: str  # "full" (first run or --full) or "incremental"
+    count: int  # records PubMed counts for the query
+    translation: str
+    matched: int  # ids the searches returned (the window's, for an incremental run)
+    fetched: int  # records received by efetch
+    added: int
+    updated: int
+    total: int  # records of the topic in the cache afterwards
+    requests: int
+    esearch: int
+    efetch: int
+    seconds: float
+    outcome: str = "complete"
+
+    def summary(self) -> str:
+        """The one line `evidence refresh` prints per topic on stderr."""
+        window = "" if self.kind == "full" else " (incremental)"
+        return (
+            f"{self.topic}: {self.added:,} new, {self.updated:,} updated, {self.total:,} total{window}; "
+            f"PubMed count {self.count:,}; {self.requests} requests in {self.seconds:.1f} s"
+        )
+
+
+# --- the workspace lock -------------------------------------------------------------------------
+
+
+@contextmanager
+def refresh_lock(workspace: Workspace, *, wait: bool = False) -> Iterator[None]:
+    """Exclusive for one refresh of this workspace; the OS drops it when the process dies."""
+    workspace.cache_dir.mkdir(parents=True, exist_ok=True)
+    path = workspace.cache_dir / LOCK_FILE
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
+            raise LockedError(
+                f"another `evidence refresh` (pid {holder}) is updating {workspace.cache_dir}; "
+                "try again when it ends, or pass --wait"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)
+
+
+# --- the service --------------------------------------------------------------------------------
+
+
+def refresh_workspace(
+    workspace: Workspace,
+    topic_ids: Sequence[str] = (),
+    *,
+    full: bool = False,
+    wait: bool = False,
+    progress: Progress | None = None,
+    on_result: Callable[[TopicRefresh], None] | None = None,
+) -> list[TopicRefresh]:
+    """Refresh the named topics (all of the workspace's when none). Every topic is tried; the
+    first error is raised after the others ran, so one bad query does not stall a cron job."""
+    from evidence_cli.eutils.client import ClientConfig, EutilsClient
+    from evidence_cli.store.db import open_store
+
+    topics = [workspace.load_topic(t) for t in dict.fromkeys(topic_ids)] or workspace.topics()
+    if not topics:
+        raise TopicError(f"no topics in {workspace.queries_dir}: add a queries/<topic>.toml")
+    config = ClientConfig.from_env(workspace.cache_dir)
+    results: list[TopicRefresh] = []
+    first_error: EvidenceError | None = None
+    with refresh_lock(workspace, wait=wait):
+        store = open_store(workspace.db_path)
+        try:
+            with EutilsClient(config) as client:
+                for topic in topics:
+                    try:
+                        result = refresh_topic(store, client, topic, full=full, progress=progress)
+                    except EvidenceError as exc:
+                        exc.args = (client.mask(f"{topic.id}: {exc.message}"),)
+                        first_error = first_error or exc
+                        continue
+                    results.append(result)
+                    if on_result is not None:
+                        on_result(result)
+        finally:
+            store.close()
+    if first_error is not None:
+        raise first_error
+    return results
+
+
+def refresh_topic(store: Any, client: Any, topic: Topic, *, full: bool = False,
+                  progress: Progress | None = None, today: date | None = None) -> TopicRefresh:
+    """One topic: search, fetch what is missing or changed, tag and store it batch by batch."""
+    from evidence_cli.store.articles import topic_record_count
+    from evidence_cli.store.runs import finish_run, last_run, mark_abandoned_runs, start_run, update_run
+
+    started = time.monotonic()
+    counts_before = dict(client.counts)
+    mark_abandoned_runs(store, topic.id)
+    last_ok = last_run(store, topic.id, outcome="complete", kinds=("full", "incremental"))
+    since = None
+    if last_ok is not None and not full:
+        fresh_as_of = last_ok.window_end or last_ok.started_at
+        since = date.fromisoformat(fresh_as_of[:10]) - timedelta(days=OVERLAP_DAYS)
+    kind = "incremental" if since else "full"
+    run_id = start_run(store, topic.id, kind, query=topic.query, window_start=since.isoformat() if since else None)
+    # Everything is fresh as of the start of the first run after the last complete one: records
+    # an interrupted run stored are skipped now, and must fall in the next run's window.
+    fresh_as_of = _chain_start(store, topic.id, last_ok.id if last_ok else 0)
+
+    def requests_so_far() -> dict[str, int]:
+        return {u: client.counts[u] - counts_before.get(u, 0) for u in ("esearch", "efetch", "epost", "esummary")}
+
+    totals = _Totals()
+    try:
+        plan = _plan(store, client, topic, since=since, full=full, today=today)
+        update_run(store, run_id, count=plan.count, query_translation=plan.translation)
+        if progress is not None:
+            progress.update(total=len(plan.to_fetch), description=f"{topic.id}: fetching")
+        if plan.relink:
+            _store_records(store, topic, plan.relink, run_id, totals, None)
+        missing = _fetch_and_store(store, client, topic, plan.to_fetch, run_id, totals, progress)
+        if missing:
+            shown = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
+            raise IncompleteError(
+                f"efetch did not return {len(missing)} of the {len(plan.to_fetch)} records asked for "
+                f"(PMIDs {shown}); the others are stored: run refresh again"
+            )
+    except BaseException as exc:
+        outcome = ("interrupted" if isinstance(exc, KeyboardInterrupt)
+                   else "incomplete" if isinstance(exc, IncompleteError) else "failed")
+        message = exc.message if isinstance(exc, EvidenceError) else (str(exc) or type(exc).__name__)
+        finish_run(store, run_id, outcome, error=client.mask(message), added=totals.added,
+                   updated=totals.updated, requests=sum(requests_so_far().values()),
+                   duration_s=round(time.monotonic() - started, 3))
+        raise
+    seconds = time.monotonic() - started
+    made = requests_so_far()
+    finish_run(store, run_id, "complete", added=totals.added, updated=totals.updated,
+               requests=sum(made.values()), duration_s=round(seconds, 3), window_end=fresh_as_of)
+    return TopicRefresh(
+        topic=topic.id, kind=kind, count=plan.count, translation=plan.translation, matched=plan.matched,
+        fetched=totals.fetched, added=totals.added, updated=totals.updated,
+        total=topic_record_count(store, topic.id), requests=sum(made.values()), esearch=made["esearch"],
+        efetch=made["efetch"], seconds=seconds,
+    )
+
+
+def _chain_start(store: Any, topic_id: str, after_run_id: int) -> str:
+    row = store.conn.execute(
+        "SELECT min(started_at) FROM runs WHERE topic = ? AND id > ? AND kind IN ('full', 'incremental')",
+        (topic_id, after_run_id),
+    ).fetchone()
+    return row[0] or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class _Plan:
+    count: int
+    translation: str
+    matched: int
+    to_fetch: list[str]
+    relink: list[Any]  # Articles cached (for another topic) that only need linking and tagging
+
+
+def _plan(store: Any, client: Any, topic: Topic, *, since: date | None, full: bool, today: date | None) -> _Plan:
+    from evidence_cli.eutils.search import search_all
+    from evidence_cli.store.articles import cached_pmids, get_article, topic_pmids
+
+    if since is not None:
+        whole = client.esearch(topic.query, retmax=0, usehistory=False)  # Count and translation for the log
+        entered = search_all(client, topic.query, datetype="edat", since=since, today=today)
+        modified = search_all(client, topic.query, datetype="mdat", since=since, today=today)
+        ids = list(dict.fromkeys(entered.ids + modified.ids))
+        return _Plan(whole.count, whole.translation, len(ids), ids, [])
+    found = search_all(client, topic.query, today=today)
+    ids = found.ids
+    relink: list[Any] = []
+    if not full:
+        have = topic_pmids(store, topic.id)  # stored by an interrupted earlier attempt
+        ids = [i for i in ids if i not in have]
+        elsewhere = cached_pmids(store, ids)  # cached for another topic: link, do not refetch
+        if elsewhere:
+            relink = [a for a in (get_article(store, i, with_raw=True) for i in ids if i in elsewhere) if a]
+            ids = [i for i in ids if i not in elsewhere]
+    return _Plan(found.count, found.translation, len(found.ids), ids, relink)
+
+
+@dataclass
+class _Totals:
+    fetched: int = 0
+    added: int = 0
+    updated: int = 0
+
+
+def _store_records(store: Any, topic: Topic, records: list[Any], run_id: int, totals: _Totals,
+                   tagger: Callable | None) -> None:
+    from evidence_cli.ingest import store_records, topic_tagger
+
+    tagger = tagger or topic_tagger(topic)
+    done = store_records(store, topic.id, tagger, records, batch_size=max(len(records), 1), run_id=run_id)
+    totals.added += done.added
+    totals.updated += done.updated
+
+
+def _fetch_and_store(store: Any, client: Any, topic: Topic, ids: list[str], run_id: int,
+                     totals: _Totals, progress: Progress | None) -> list[str]:
+    """Fetch in a thread (it spends most of its time waiting for the rate limit), tag and store
+    here, one transaction per batch. Returns the ids efetch never returned."""
+    from evidence_cli.eutils.search import BATCH_SIZE, fetch_batch
+    from evidence_cli.ingest import topic_tagger
+
+    if not ids:
+        return []
+    tagger = topic_tagger(topic)
+    batches: queue.Queue[Any] = queue.Queue(maxsize=PREFETCH_BATCHES)
+    stop = threading.Event()
+    done = object()
+
+    def fetcher() -> None:
+        try:
+            for start in range(0, len(ids), BATCH_SIZE):
+                if stop.is_set():
+                    return
+                batches.put(fetch_batch(client, ids[start:start + BATCH_SIZE]))
+            batches.put(done)
+        except BaseException as exc:  # handed to the storing thread, which raises it
+            batches.put(exc)
+
+    thread = threading.Thread(target=fetcher, name="efetch", daemon=True)
+    thread.start()
+    missing: list[str] = []
+    try:
+        while True:
+            item = batches.get()
+            if item is done:
+                break
+            if isinstance(item, BaseException):
+                raise item
+            records = [*item.articles, *item.deletions]
+            if records:
+                _store_records(store, topic, records, run_id, totals, tagger)
+            totals.fetched += len(item.articles)
+            missing += item.missing
+            if progress is not None:
+                progress.advance(len(item.requested))
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a fetcher waiting on a full queue, then let it end
+            try:
+                batches.get_nowait()
+            except queue.Empty:
+                thread.join(0.05)
+    return missing
