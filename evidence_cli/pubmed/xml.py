@@ -12,7 +12,7 @@ import gzip
 import io
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, BinaryIO
 
@@ -111,10 +111,9 @@ class PrefixedStream(io.RawIOBase):
 
     def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
         size = len(buffer)
-        if self._head:
-            data, self._head = self._head[:size], self._head[size:]
-        else:
-            data = self._rest.read(size)
+        data, self._head = self._head[:size], self._head[size:]
+        if len(data) < size:
+            data += self._rest.read(size - len(data))
         buffer[: len(data)] = data
         return len(data)
 
@@ -138,11 +137,34 @@ def _describe_root(root: etree._Element | None) -> str:
 
 
 # --- one record ------------------------------------------------------------------------------
+# Fields are read by walking children once per level: lxml's find()/findtext() go through
+# ElementPath in Python and cost several times more on a 30,000-record file.
+
+Kids = dict  # tag -> [child elements], in document order
+
+
+def _kids(el: etree._Element | None) -> Kids:
+    kids: Kids = {}
+    if el is not None:
+        for child in el:
+            kids.setdefault(child.tag, []).append(child)
+    return kids
+
+
+def _first(kids: Kids, tag: str) -> etree._Element | None:
+    found = kids.get(tag)
+    return found[0] if found else None
+
+
+def _text(kids: Kids, tag: str) -> str | None:
+    found = kids.get(tag)
+    text = found[0].text if found else None
+    return text.strip() or None if text else None
 
 
 def _record(elem: etree._Element) -> Article | Deletion:
     if elem.tag == "DeleteCitation":
-        return Deletion(pmids=tuple(p.text.strip() for p in elem.iterfind("PMID") if p.text))
+        return Deletion(pmids=tuple(p.text.strip() for p in elem if p.tag == "PMID" and p.text))
     raw = etree.tostring(elem, encoding="UTF-8", with_tail=False)
     if elem.tag == "PubmedBookArticle":
         return _book(elem, raw)
@@ -150,46 +172,46 @@ def _record(elem: etree._Element) -> Article | Deletion:
 
 
 def _article(elem: etree._Element, raw: bytes) -> Article:
-    citation = elem.find("MedlineCitation")
-    if citation is None:
+    top = _kids(elem)
+    citation_el = _first(top, "MedlineCitation")
+    if citation_el is None:
         raise InputError("a PubmedArticle without MedlineCitation")
-    pmid_el = citation.find("PMID")
-    article = citation.find("Article")
-    if article is None:
-        article = etree.Element("Article")  # tolerate: keep the PMID and what else there is
-    journal = article.find("Journal")
-    pubmed_data = elem.find("PubmedData")
-    ids = _ids(pubmed_data.find("ArticleIdList") if pubmed_data is not None else None)
+    citation = _kids(citation_el)
+    article = _kids(_first(citation, "Article"))
+    journal = _kids(_first(article, "Journal"))
+    issue = _kids(_first(journal, "JournalIssue"))
+    pubmed_data = _kids(_first(top, "PubmedData"))
+    ids = _ids(_first(pubmed_data, "ArticleIdList"))
+    pmid_el = _first(citation, "PMID")
 
-    title = flatten(article.find("ArticleTitle")) or flatten(article.find("VernacularTitle"))
-    abstract = _abstract(article.find("Abstract"))
+    title = flatten(_first(article, "ArticleTitle")) or flatten(_first(article, "VernacularTitle"))
+    abstract = _abstract(_first(article, "Abstract"))
     if not abstract:
-        abstract = _abstract(_english_other_abstract(citation))
-    year, pub_date = _pub_date(journal.find("JournalIssue/PubDate") if journal is not None else None)
+        abstract = _abstract(_english_other_abstract(citation.get("OtherAbstract", ())))
+    year, pub_date = _pub_date(_first(issue, "PubDate"))
     if year is None:
-        year, pub_date = _pub_date(article.find("ArticleDate"))
-    iso = journal.findtext("ISOAbbreviation") if journal is not None else None
-    journal_title = journal.findtext("Title") if journal is not None else None
-    doi = ids.get("doi") or _elocation_doi(article)
+        year, pub_date = _pub_date(_first(article, "ArticleDate"))
+    journal_title = _text(journal, "Title")
 
     return Article(
         pmid=_pmid(pmid_el),
         title=title,
         abstract=abstract,
-        journal=iso or journal_title or citation.findtext("MedlineJournalInfo/MedlineTA"),
+        journal=_text(journal, "ISOAbbreviation") or journal_title
+        or _text(_kids(_first(citation, "MedlineJournalInfo")), "MedlineTA"),
         journal_title=journal_title,
         year=year,
         pub_date=pub_date,
-        authors=_authors(article.findall("AuthorList")),
-        doi=doi,
+        authors=_authors(article.get("AuthorList", ())),
+        doi=ids.get("doi") or _elocation_doi(article.get("ELocationID", ())),
         pmcid=ids.get("pmc"),
-        publication_types=_texts(article.iterfind("PublicationTypeList/PublicationType")),
-        mesh=_mesh(citation.find("MeshHeadingList")),
-        keywords=_texts(citation.iterfind("KeywordList/Keyword")),
-        languages=_texts(article.iterfind("Language")),
-        corrections=_corrections(citation.find("CommentsCorrectionsList")),
-        date_revised=_iso_date(citation.find("DateRevised")),
-        status=citation.get("Status"),
+        publication_types=_texts(_children(article, "PublicationTypeList", "PublicationType")),
+        mesh=_mesh(_first(citation, "MeshHeadingList")),
+        keywords=_texts(_children(citation, "KeywordList", "Keyword")),
+        languages=_texts(article.get("Language", ())),
+        corrections=_corrections(_first(citation, "CommentsCorrectionsList")),
+        date_revised=_iso_date(_first(citation, "DateRevised")),
+        status=citation_el.get("Status"),
         version=_version(pmid_el),
         is_book=False,
         raw=raw,
@@ -197,33 +219,32 @@ def _article(elem: etree._Element, raw: bytes) -> Article:
 
 
 def _book(elem: etree._Element, raw: bytes) -> Article:
-    doc = elem.find("BookDocument")
-    if doc is None:
+    top = _kids(elem)
+    doc_el = _first(top, "BookDocument")
+    if doc_el is None:
         raise InputError("a PubmedBookArticle without BookDocument")
-    pmid_el = doc.find("PMID")
-    book = doc.find("Book")
-    book_title = flatten(book.find("BookTitle")) if book is not None else ""
-    ids = _ids(doc.find("ArticleIdList"))
-    pubmed_data = elem.find("PubmedBookData")
-    if pubmed_data is not None:
-        ids = {**_ids(pubmed_data.find("ArticleIdList")), **ids}
-    year, pub_date = _pub_date(book.find("PubDate") if book is not None else None)
-    lists = doc.findall("AuthorList") or (book.findall("AuthorList") if book is not None else [])
+    doc = _kids(doc_el)
+    book = _kids(_first(doc, "Book"))
+    pmid_el = _first(doc, "PMID")
+    book_title = flatten(_first(book, "BookTitle"))
+    pubmed_data = _kids(_first(top, "PubmedBookData"))
+    ids = {**_ids(_first(pubmed_data, "ArticleIdList")), **_ids(_first(doc, "ArticleIdList"))}
+    year, pub_date = _pub_date(_first(book, "PubDate"))
     return Article(
         pmid=_pmid(pmid_el),
-        title=flatten(doc.find("ArticleTitle")) or flatten(doc.find("VernacularTitle")) or book_title,
-        abstract=_abstract(doc.find("Abstract")),
+        title=flatten(_first(doc, "ArticleTitle")) or flatten(_first(doc, "VernacularTitle")) or book_title,
+        abstract=_abstract(_first(doc, "Abstract")),
         journal=book_title or None,
         journal_title=book_title or None,
         year=year,
         pub_date=pub_date,
-        authors=_authors(lists),
+        authors=_authors(doc.get("AuthorList") or book.get("AuthorList", ())),
         doi=ids.get("doi"),
         pmcid=ids.get("pmc"),
-        publication_types=_texts(doc.iterfind("PublicationType")),
-        keywords=_texts(doc.iterfind("KeywordList/Keyword")),
-        languages=_texts(doc.iterfind("Language")),
-        date_revised=_iso_date(doc.find("DateRevised")),
+        publication_types=_texts(doc.get("PublicationType", ())),
+        keywords=_texts(_children(doc, "KeywordList", "Keyword")),
+        languages=_texts(doc.get("Language", ())),
+        date_revised=_iso_date(_first(doc, "DateRevised")),
         version=_version(pmid_el),
         is_book=True,
         raw=raw,
@@ -260,7 +281,12 @@ def _collect(el: etree._Element, parts: list[str]) -> None:
             parts.append(child.tail)
 
 
-def _texts(elements: Iterator[etree._Element]) -> tuple[str, ...]:
+def _children(kids: Kids, list_tag: str, item_tag: str) -> list[etree._Element]:
+    """The <item_tag> children of every <list_tag> (KeywordList/Keyword, ...)."""
+    return [item for lst in kids.get(list_tag, ()) for item in lst if item.tag == item_tag]
+
+
+def _texts(elements: Iterable[etree._Element]) -> tuple[str, ...]:
     return tuple(t for t in (flatten(e) for e in elements) if t)
 
 
@@ -282,7 +308,9 @@ def _abstract(abstract: etree._Element | None) -> tuple[AbstractSection, ...]:
     if abstract is None:
         return ()
     sections = []
-    for part in abstract.iterfind("AbstractText"):
+    for part in abstract:
+        if part.tag != "AbstractText":
+            continue
         text = flatten(part)
         label = part.get("Label") or None
         if text or label:
@@ -290,29 +318,31 @@ def _abstract(abstract: etree._Element | None) -> tuple[AbstractSection, ...]:
     return tuple(sections)
 
 
-def _english_other_abstract(citation: etree._Element) -> etree._Element | None:
+def _english_other_abstract(others: Iterable[etree._Element]) -> etree._Element | None:
     # Some records carry their only English abstract as a publisher's OtherAbstract.
-    for other in citation.iterfind("OtherAbstract"):
+    for other in others:
         if other.get("Language", "eng") == "eng":
             return other
     return None
 
 
-def _authors(lists: list[etree._Element]) -> tuple[str, ...]:
+def _authors(lists: Iterable[etree._Element]) -> tuple[str, ...]:
     # Books list editors separately; cite authors, and editors only when there are no authors.
-    authors = [a for lst in lists if lst.get("Type") != "editors" for a in lst.iterfind("Author")]
+    lists = list(lists)
+    authors = [a for lst in lists if lst.get("Type") != "editors" for a in lst if a.tag == "Author"]
     if not authors:
-        authors = [a for lst in lists for a in lst.iterfind("Author")]
+        authors = [a for lst in lists for a in lst if a.tag == "Author"]
     names = []
     for author in authors:
         if author.get("ValidYN") == "N":  # an entry NLM keeps only to record it was wrong
             continue
-        last = author.findtext("LastName")
+        parts = _kids(author)
+        last = _text(parts, "LastName")
         if last:
-            initials = author.findtext("Initials") or _initials(author.findtext("ForeName"))
-            names.append(f"{last.strip()} {initials.strip()}".strip())
+            initials = _text(parts, "Initials") or _initials(_text(parts, "ForeName"))
+            names.append(f"{last} {initials}" if initials else last)
             continue
-        collective = flatten(author.find("CollectiveName"))
+        collective = flatten(_first(parts, "CollectiveName"))
         if collective:
             names.append(collective)
     return tuple(names)
@@ -325,16 +355,16 @@ def _initials(fore_name: str | None) -> str:
 def _ids(id_list: etree._Element | None) -> dict[str, str]:
     ids: dict[str, str] = {}
     if id_list is not None:
-        for article_id in id_list.iterfind("ArticleId"):
+        for article_id in id_list:
             kind, value = article_id.get("IdType"), (article_id.text or "").strip()
             if kind and value and kind not in ids:
                 ids[kind] = value
     return ids
 
 
-def _elocation_doi(article: etree._Element) -> str | None:
+def _elocation_doi(locations: Iterable[etree._Element]) -> str | None:
     fallback = None
-    for loc in article.iterfind("ELocationID"):
+    for loc in locations:
         if loc.get("EIdType") == "doi" and loc.text and loc.text.strip():
             if loc.get("ValidYN", "Y") == "Y":
                 return loc.text.strip()
@@ -346,17 +376,21 @@ def _mesh(mesh_list: etree._Element | None) -> tuple[MeshHeading, ...]:
     if mesh_list is None:
         return ()
     headings = []
-    for heading in mesh_list.iterfind("MeshHeading"):
-        descriptor = heading.find("DescriptorName")
+    for heading in mesh_list:
+        descriptor = None
+        qualifiers: list[str] = []
+        major = False
+        for part in heading:
+            if part.tag == "DescriptorName":
+                descriptor = part
+                major = major or part.get("MajorTopicYN") == "Y"
+            elif part.tag == "QualifierName" and part.text:
+                qualifiers.append(part.text.strip())
+                major = major or part.get("MajorTopicYN") == "Y"
         if descriptor is None or not descriptor.text:
             continue
-        qualifiers = heading.findall("QualifierName")
-        major = descriptor.get("MajorTopicYN") == "Y" or any(q.get("MajorTopicYN") == "Y" for q in qualifiers)
         headings.append(MeshHeading(
-            descriptor=descriptor.text.strip(),
-            major=major,
-            qualifiers=tuple(q.text.strip() for q in qualifiers if q.text),
-            ui=descriptor.get("UI"),
+            descriptor=descriptor.text.strip(), major=major, qualifiers=tuple(qualifiers), ui=descriptor.get("UI"),
         ))
     return tuple(headings)
 
@@ -365,13 +399,13 @@ def _corrections(comments: etree._Element | None) -> tuple[Correction, ...]:
     if comments is None:
         return ()
     found = []
-    for item in comments.iterfind("CommentsCorrections"):
+    for item in comments:
         ref_type = item.get("RefType")
         if not ref_type or ref_type in SKIPPED_REFTYPES:
             continue
-        pmid = (item.findtext("PMID") or "").strip() or None
-        source = " ".join((item.findtext("RefSource") or "").split()) or None
-        found.append(Correction(ref_type=ref_type, pmid=pmid, source=source))
+        parts = _kids(item)
+        source = " ".join((_text(parts, "RefSource") or "").split()) or None
+        found.append(Correction(ref_type=ref_type, pmid=_text(parts, "PMID"), source=source))
     return tuple(found)
 
 
@@ -389,17 +423,18 @@ def _pub_date(date: etree._Element | None) -> tuple[int | None, str | None]:
     """(year, "YYYY[-MM[-DD]]") from a PubDate, ArticleDate or similar Year/Month/Day element."""
     if date is None:
         return None, None
-    year_text = date.findtext("Year")
-    if year_text and year_text.strip().isdigit():
+    parts = _kids(date)
+    year_text = _text(parts, "Year")
+    if year_text and year_text.isdigit():
         year = int(year_text)
-        month = _month(date.findtext("Month")) or _month(date.findtext("Season"))
+        month = _month(_text(parts, "Month")) or _month(_text(parts, "Season"))
         if month is None:
             return year, f"{year:04d}"
-        day_text = (date.findtext("Day") or "").strip()
+        day_text = _text(parts, "Day") or ""
         if day_text.isdigit() and 1 <= int(day_text) <= 31:
             return year, f"{year:04d}-{month:02d}-{int(day_text):02d}"
         return year, f"{year:04d}-{month:02d}"
-    medline = date.findtext("MedlineDate")
+    medline = _text(parts, "MedlineDate")
     if medline:
         return parse_medline_date(medline)
     return None, None
@@ -417,14 +452,6 @@ def parse_medline_date(text: str) -> tuple[int | None, str | None]:
 
 
 def _iso_date(date: etree._Element | None) -> str | None:
-    if date is None:
-        return None
-    year, month, day = (date.findtext(k) for k in ("Year", "Month", "Day"))
-    if not (year and year.strip().isdigit()):
-        return None
-    m = _month(month)
-    if m is None:
-        return f"{int(year):04d}"
-    if day and day.strip().isdigit():
-        return f"{int(year):04d}-{m:02d}-{int(day):02d}"
-    return f"{int(year):04d}-{m:02d}"
+    """DateRevised and the like as "YYYY-MM-DD" (or as precise as given)."""
+    year, pub_date = _pub_date(date)
+    return pub_date if year is not None else None
