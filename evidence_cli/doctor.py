@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -110,7 +111,7 @@ def _config_checks(workspace: Workspace, env: Mapping[str, str], checks: list[Ch
 def _compile_problem(topic: Topic) -> str | None:
     """The topic's claim rules compile (None), or the one line saying why not."""
     try:
-        from evidence_cli.tagging import compile_rules
+        from evidence_cli.tagging.rules import compile_rules
     except ImportError:  # the tagger is not installed in this build: nothing to compile
         return None
     try:
@@ -159,6 +160,8 @@ def _run_checks(store, topics: list[Topic], checks: list[Check]) -> None:
     from evidence_cli.store.articles import topic_record_count
 
     add = _adder(checks, "runs", ExitCode.CACHE)
+    holder = _refresh_in_progress(store.path.parent.parent)
+    add("refresh lock", OK, f"a refresh is running now (pid {holder})" if holder else "free (no refresh running)")
     for topic in topics:
         try:
             last = store_runs.last_run(store, topic.id)
@@ -178,6 +181,19 @@ def _run_checks(store, topics: list[Topic], checks: list[Check]) -> None:
         if last.error:
             detail += f"; error: {last.error}"
         add(topic.id, OK if last.outcome == "complete" else WARN, detail)
+
+
+def _refresh_in_progress(root) -> str | None:
+    """The pid holding the workspace's refresh lock, or None when no refresh runs."""
+    from evidence_cli.errors import LockedError
+    from evidence_cli.refresh import refresh_lock
+
+    try:
+        with refresh_lock(Workspace(root)):
+            return None
+    except LockedError as exc:
+        match = re.search(r"pid (\S+?)\)", exc.message)
+        return match.group(1) if match else "?"
 
 
 def _age(stamp: str) -> str:

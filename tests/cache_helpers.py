@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import shutil
 import sqlite3
 from pathlib import Path
 
@@ -13,14 +12,26 @@ from evidence_cli.store import runs as store_runs
 from evidence_cli.store.db import open_store
 from evidence_cli.tagging.model import ClaimTag, Tagging
 
-REPO = Path(__file__).resolve().parents[1]
-TOPIC = "ketamine-depression"
+TOPIC = "ketamine"
+# A small topic of our own (the shipped one's rules change as the tagger improves).
+TOPIC_TOML = """title = "Ketamine (reliability tests)"
+query = "ketamine AND depression"
+
+[claims.rapid_onset]
+label = "Rapid onset"
+statement = "Ketamine works within hours."
+patterns = ['within (?:24|48) hours', 'rapid(?:ly)? antidepressant']
+
+[claims.nmda]
+label = "NMDA mechanism"
+patterns = ['NMDA']
+"""
 
 
 def make_workspace(root: Path) -> Path:
-    """A workspace holding the shipped ketamine topic and no cache."""
+    """A workspace holding one small topic (`ketamine`) and no cache."""
     (root / "queries").mkdir(parents=True, exist_ok=True)
-    shutil.copy(REPO / "queries" / f"{TOPIC}.toml", root / "queries")
+    (root / "queries" / f"{TOPIC}.toml").write_text(TOPIC_TOML, encoding="utf-8")
     return root
 
 

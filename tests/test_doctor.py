@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
+import subprocess
 
 import pytest
 from typer.testing import CliRunner
 
-from cachetools import TOPIC, make_workspace, populated_cache, raw_connect
+from tests.cache_helpers import TOPIC, make_workspace, populated_cache, raw_connect
+from tests.conftest import EVIDENCE, REPO, eutils_env
 from evidence_cli.cli import app
 from evidence_cli.doctor import FAIL, OK, WARN, run_doctor
 from evidence_cli.errors import ExitCode
@@ -172,3 +176,69 @@ def test_integrity_module_on_a_healthy_store(tmp_path):
         findings = integrity.check_store(store, quick=True)
     assert integrity.problems(findings) == []
     assert {f.check for f in findings} >= {"quick_check", "search-index", "duplicate-pmids"}
+
+
+# ---- online: the E-utilities probe against the fake server ------------------------------------
+
+def online(root, fake, **extra):
+    env = {**eutils_env(fake), **extra}
+    return run_doctor(Workspace(root), offline=False, env=env)
+
+
+def test_online_probe_counts_each_topic(tmp_path, make_fake):
+    fake = make_fake(40)
+    populated_cache(tmp_path)
+    report = online(tmp_path, fake)
+    assert report.healthy, report.checks
+    probe = by_name(report)[f"query {TOPIC}"]
+    assert probe.section == "network" and probe.status == OK and "40 records match" in probe.detail
+    searches = fake.requests("esearch")
+    assert len(searches) == 1 and searches[0].params["retmax"] == "0"
+    assert not fake.requests("efetch")
+
+
+def test_online_rejected_query_exits_query(tmp_path, make_fake):
+    fake = make_fake(10)
+    fake.unknown_phrases.add("ketamine")
+    make_workspace(tmp_path)
+    report = online(tmp_path, fake)
+    assert report.exit_code == ExitCode.QUERY
+    assert "PhraseNotFound" in by_name(report)[f"query {TOPIC}"].detail
+
+
+def test_online_unreachable_exits_network(tmp_path, make_fake):
+    fake = make_fake(1)
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        dead = sock.getsockname()[1]
+    make_workspace(tmp_path)
+    report = online(tmp_path, fake, EVIDENCE_EUTILS_URL=f"http://127.0.0.1:{dead}/entrez/eutils/",
+                    EVIDENCE_RETRY_SECONDS="0.5")
+    assert report.exit_code == ExitCode.NETWORK
+    assert by_name(report)[f"query {TOPIC}"].status == FAIL
+
+
+def test_online_rejected_api_key_is_named_not_shown(tmp_path, make_fake):
+    fake = make_fake(5)
+    fake.valid_api_keys = {"the-only-good-key"}
+    populated_cache(tmp_path)
+    key = "REJECTEDKEY-doctor-5f3a9c"
+    result = CliRunner().invoke(app, ["--workspace", str(tmp_path), "doctor"],
+                                env={**eutils_env(fake), "NCBI_API_KEY": key})
+    assert result.exit_code == ExitCode.QUERY
+    assert "API key" in result.stderr
+    assert key not in result.output
+
+
+def test_reports_a_refresh_in_progress(tmp_path):
+    from evidence_cli.refresh import refresh_lock
+
+    populated_cache(tmp_path)
+    with refresh_lock(Workspace(tmp_path)):  # as a running refresh in another process holds it
+        out = subprocess.run(
+            [*EVIDENCE, "--workspace", str(tmp_path), "doctor", "--offline", "--format", "json"],
+            capture_output=True, text=True, env={**os.environ, **ENV, "PYTHONPATH": str(REPO)},
+        )
+    checks = {c["name"]: c for c in json.loads(out.stdout)["checks"]}
+    assert "running now" in checks["refresh lock"]["detail"]
+    assert out.returncode == 0
