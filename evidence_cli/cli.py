@@ -174,7 +174,11 @@ def check(
     strict: Annotated[bool, typer.Option("--strict", help="Exit 9 when a claim made is unsupported, contested or without evidence.")] = False,
     max_age: Annotated[float, typer.Option("--max-age", metavar="DAYS", help="Warn when the last complete refresh is older than this.")] = 30,
 ) -> None:
-    """Check a draft's claims against the cached evidence: verdicts, what to cite, overstatements."""
+    """Check a draft's claims against the cached evidence: verdicts, what to cite, overstatements.
+
+    Exit codes: 0 checked (overstatements are reported, not failed), 5 unreadable draft,
+    9 with --strict when a claim made is Unsupported, Contested or has No evidence.
+    """
     with command_edge(ctx) as st:
         from evidence_cli.evidence.check import check_draft_file
         from evidence_cli.render import check_render
