@@ -234,6 +234,7 @@ class Fault:
     remaining: int | None  # None: for ever
     utility: str | None
     options: dict[str, Any] = field(default_factory=dict)
+    after: int = 0  # matching requests to let through first
 
 
 @dataclass(frozen=True)
@@ -376,12 +377,13 @@ class FakeEutils:
             self._sorted = None
 
     # faults and log
-    def inject(self, kind: str, times: int | None = 1, *, utility: str | None = None, **options: Any) -> None:
-        """The next `times` matching responses (None: all) misbehave as `kind` (see FAULT_KINDS)."""
+    def inject(self, kind: str, times: int | None = 1, *, utility: str | None = None, after: int = 0,
+               **options: Any) -> None:
+        """The next `times` matching responses (None: all), after `after` good ones, misbehave as `kind`."""
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault {kind!r}")
         with self.lock:
-            self.faults.append(Fault(kind, times, utility, options))
+            self.faults.append(Fault(kind, times, utility, options, after))
 
     def clear_faults(self) -> None:
         with self.lock:
@@ -400,6 +402,9 @@ class FakeEutils:
             for fault in self.faults:
                 if fault.utility not in (None, utility):
                     continue
+                if fault.after > 0:
+                    fault.after -= 1
+                    return None
                 if fault.remaining is not None:
                     fault.remaining -= 1
                     if fault.remaining <= 0:

@@ -1,0 +1,241 @@
+"""The E-utilities client and retrieval against the fake server: what is sent, retries, errors."""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+
+import pytest
+
+import evidence_cli.eutils.client as client_module
+from evidence_cli.errors import IncompleteError, NetworkError, QueryError
+from evidence_cli.eutils.client import ClientConfig, EutilsClient, check_article_set, parse_envelope
+from evidence_cli.eutils.ratelimit import RateLimiter, next_send_time
+from evidence_cli.eutils.search import fetch_batch, search_all
+from tests.conftest import FAST_RATE, needs_shared
+from tests.fake_eutils import SAMPLES, max_in_window
+
+
+def client_for(fake, **overrides) -> EutilsClient:
+    settings = dict(base_url=fake.url, email="tests@example.org", rate=FAST_RATE, retry_seconds=3.0,
+                    backoff_base=0.01, read_timeout=1.0, connect_timeout=1.0)
+    settings.update(overrides)
+    return EutilsClient(ClientConfig(**settings))
+
+
+def test_every_request_carries_tool_email_and_key(make_fake):
+    fake = make_fake(300)
+    with client_for(fake, api_key="SECRET-KEY-123") as client:
+        ids = list(client.esearch("ketamine").ids)
+        client.efetch(ids[:5])
+        client.efetch(ids)  # 300 ids: POST
+    sent = fake.requests()
+    assert [r.method for r in sent] == ["GET", "GET", "POST"]
+    for r in sent:
+        assert (r.params["tool"], r.params["email"], r.params["api_key"]) == ("evidence", "tests@example.org", "SECRET-KEY-123")
+    assert len(sent[2].ids) == 300
+    assert "SECRET" not in repr(client) and "SECRET" not in repr(client.config)
+
+
+def test_missing_email_warns_once(make_fake, capsys, monkeypatch):
+    monkeypatch.setattr(client_module, "_email_warned", False)
+    fake = make_fake(1)
+    client_for(fake, email=None).close()
+    client_for(fake, email=None).close()
+    assert capsys.readouterr().err.count("NCBI_EMAIL is not set") == 1
+
+
+def test_config_from_env(tmp_path):
+    config = ClientConfig.from_env(tmp_path, {"NCBI_API_KEY": "k", "EVIDENCE_EUTILS_URL": "http://127.0.0.1:1/x"})
+    assert config.rate == 10 and config.base_url == "http://127.0.0.1:1/x/"
+    assert config.rate_state == tmp_path / "eutils-rate.state"
+    assert ClientConfig.from_env(None, {}).rate == 3
+    with pytest.raises(NetworkError, match="EVIDENCE_RATE"):
+        ClientConfig.from_env(None, {"EVIDENCE_RATE": "fast"})
+
+
+@pytest.mark.parametrize("kind,options", [
+    ("429", {"retry_after": 0.2}), ("500", {}), ("502", {}), ("503", {}), ("reset", {}), ("truncate", {}),
+    ("slow", {"seconds": 1.5}), ("error200", {}), ("session_expired", {}),
+])
+def test_each_fault_is_retried(make_fake, kind, options):
+    fake = make_fake(600)
+    with client_for(fake) as client:
+        ids = list(client.esearch("ketamine").ids)
+        fake.inject(kind, times=2, utility="efetch", **options)
+        started = time.monotonic()
+        body = client.efetch(ids[:500])
+        waited = time.monotonic() - started
+    assert body.count(b"<PubmedArticle>") == 500
+    assert client.counts["efetch"] == 3  # two faults, then the answer
+    assert [r.fault for r in fake.requests("efetch")] == [kind, kind, None]
+    if kind == "429":
+        assert waited >= 0.4  # Retry-After honoured twice
+
+
+def test_esearch_faults_are_retried_too(make_fake):
+    fake = make_fake(10)
+    fake.inject("error200", utility="esearch", message="Search Backend failed: Unable to obtain query")
+    fake.inject("truncate", utility="esearch")
+    with client_for(fake) as client:
+        assert client.esearch("ketamine").count == 10
+        assert client.counts["esearch"] == 3
+
+
+def test_retry_budget_ends_in_a_clear_network_error_without_the_key(make_fake):
+    fake = make_fake(10)
+    fake.inject("503", times=None)
+    with client_for(fake, api_key="SECRET-KEY-123", retry_seconds=0.5) as client:
+        with pytest.raises(NetworkError) as err:
+            client.esearch("ketamine")
+    assert "kept failing" in err.value.message and "HTTP 503" in err.value.message
+    assert "SECRET" not in err.value.message and err.value.__cause__ is None
+
+
+def test_unreachable_server_is_a_network_error(make_fake):
+    with EutilsClient(ClientConfig(base_url="http://127.0.0.1:9/", email="e", rate=FAST_RATE,
+                                   retry_seconds=0.3, backoff_base=0.01)) as client:
+        with pytest.raises(NetworkError, match="connection dropped"):
+            client.esearch("x")
+
+
+def test_phrase_not_found_is_a_query_error(make_fake):
+    fake = make_fake(10)
+    fake.unknown_phrases.add("ketamime")
+    with client_for(fake) as client, pytest.raises(QueryError, match="PhraseNotFound: ketamime"):
+        client.esearch("ketamime AND depression")
+
+
+def test_invalid_api_key_is_a_query_error_that_hides_the_key(make_fake):
+    fake = make_fake(10)
+    fake.valid_api_keys = {"good"}
+    with client_for(fake, api_key="BAD-KEY-999") as client, pytest.raises(QueryError) as err:
+        client.esearch("ketamine")
+    assert "API key" in err.value.message and "BAD-KEY" not in err.value.message
+
+
+def test_empty_search_window_is_not_an_error(make_fake):
+    fake = make_fake(10)
+    with client_for(fake) as client:
+        page = client.esearch("ketamine", datetype="edat", mindate="2999/01/01", maxdate="3000/12/31")
+    assert page.count == 0 and page.ids == ()
+
+
+# -- search_all: the 9,999 cap -----------------------------------------------------------------
+
+
+def test_more_than_9999_records_are_sliced_by_date_and_add_up(make_fake):
+    fake = make_fake(12_000, rate_limit=None)
+    with client_for(fake) as client:
+        result = search_all(client, "ketamine")
+    assert result.count == 12_000 and sorted(result.ids) == sorted(fake.records)
+    assert result.slices >= 2
+    searches = fake.requests("esearch")
+    assert len(searches) == result.esearch_calls
+    assert all(int(r.params.get("retstart", 0)) + int(r.params["retmax"]) <= 9999 for r in searches)
+    assert all(r.status == 200 for r in searches)
+
+
+def test_a_shortfall_between_slices_is_an_incomplete_error(make_fake):
+    fake = make_fake(10_500, rate_limit=None)
+    hidden = next(iter(fake.records))
+    real_matches = fake.matches
+
+    def lose_one_in_dated_searches(term, datetype, mindate, maxdate):
+        ids = real_matches(term, datetype, mindate, maxdate)
+        return [i for i in ids if i != hidden] if datetype else ids
+
+    fake.matches = lose_one_in_dated_searches
+    with client_for(fake) as client, pytest.raises(IncompleteError, match="found 10499 of the 10500"):
+        search_all(client, "ketamine")
+
+
+def test_too_many_records_on_one_day_is_an_incomplete_error(make_fake):
+    fake = make_fake(10_001, rate_limit=None)
+    for rec in fake.records.values():
+        rec.edat = date(2020, 5, 5)
+    fake._sorted = None
+    with client_for(fake) as client, pytest.raises(IncompleteError, match="share the edat 2020-05-05"):
+        search_all(client, "ketamine")
+
+
+def test_incremental_window_searches_by_date(make_fake):
+    fake = make_fake(50)
+    new = fake.add_records(3)
+    with client_for(fake) as client:
+        result = search_all(client, "ketamine", datetype="edat", since=fake.today)
+    assert sorted(result.ids) == sorted(new)
+    (sent,) = fake.requests("esearch")
+    assert sent.params["datetype"] == "edat" and sent.params["maxdate"] == "3000/12/31"
+
+
+# -- efetch checks -------------------------------------------------------------------------
+
+
+def test_fewer_records_than_asked_are_asked_for_again(make_fake):
+    fake = make_fake(500)
+    fake.inject("fewer", utility="efetch", drop=7)
+    with client_for(fake) as client:
+        batch = fetch_batch(client, list(fake.records))
+    assert len(batch.articles) == 500 and batch.missing == []
+    second = fake.requests("efetch")[1]
+    assert len(second.ids) == 7
+
+
+def test_records_that_never_come_are_reported_missing(make_fake):
+    fake = make_fake(20)
+    ids = list(fake.records) + ["99999999"]
+    with client_for(fake) as client:
+        batch = fetch_batch(client, ids)
+    assert batch.missing == ["99999999"] and len(batch.articles) == 20
+    assert len(fake.requests("efetch")) == 3  # the answer, then two tries for the missing id
+
+
+# -- envelopes: real NCBI answers ---------------------------------------------------------------
+
+
+@needs_shared
+def test_real_envelopes_parse_including_http_doctypes():
+    record = parse_envelope((SAMPLES / "esearch" / "klortho-esearch.pubmed.xml").read_bytes())
+    assert record["Count"] == "15169" and record["WebEnv"].startswith("NCID_")
+    record = parse_envelope((SAMPLES / "epost" / "biopython-epost1.xml").read_bytes())
+    assert record["QueryKey"] == "1"
+
+
+@needs_shared
+@pytest.mark.parametrize("name,expected", [
+    ("klortho-esearch.baderror.xml", NetworkError),  # Invalid db name: permanent
+    ("biopython-epost2.xml", NetworkError),
+    ("biopython-esummary8.xml", NetworkError),
+    ("biopython-einfo4.xml", client_module.Retry),  # cut-off XML: try again
+    ("biopython-pubmed3.html", client_module.Retry),
+])
+def test_real_error_bodies_are_classified(name, expected):
+    with pytest.raises(expected):
+        parse_envelope((SAMPLES / "errors" / name).read_bytes())
+
+
+@needs_shared
+def test_real_efetch_answers_pass_the_completeness_check():
+    for path in sorted((SAMPLES / "efetch-pubmed" / "metapub").glob("*.xml"))[:40]:
+        body = path.read_bytes()
+        assert check_article_set(body) is body
+        with pytest.raises(client_module.Retry):
+            check_article_set(body[: len(body) // 2])
+
+
+# -- the rate limiter ------------------------------------------------------------------------
+
+
+def test_next_send_time_keeps_three_per_window():
+    assert next_send_time([], 3, 10.0) == 10.0
+    assert next_send_time([10.0], 3, 10.0) == pytest.approx(10.0 + 1 / 3)
+    assert next_send_time([10.0, 10.34, 10.68], 3, 10.7) == pytest.approx(11.03)
+
+
+def test_limiters_sharing_a_state_file_share_the_limit(tmp_path):
+    state = tmp_path / "rate.state"
+    a, b = RateLimiter(20, state), RateLimiter(20, state)
+    sent = [limiter.wait() for _ in range(15) for limiter in (a, b)]
+    assert max_in_window(sent) <= 20
+    assert sent[-1] - sent[0] >= 1.0  # 30 sends at 20/s cannot fit in one second

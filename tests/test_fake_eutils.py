@@ -1,0 +1,132 @@
+"""The fake E-utilities server behaves like NCBI where the client depends on it."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import date
+
+import pytest
+import requests
+from lxml import etree
+
+from tests.conftest import needs_shared
+from tests.fake_eutils import CAP_ERROR, SAMPLES, max_in_window, ncbi_date_param
+
+
+def get(fake, utility, **params):
+    return requests.get(f"{fake.url}{utility}.fcgi", params=params, timeout=10)
+
+
+def test_esearch_counts_pages_and_keeps_a_history(make_fake):
+    fake = make_fake(30)
+    root = etree.fromstring(get(fake, "esearch", db="pubmed", term="x", retmax=10, usehistory="y").content)
+    assert root.findtext("Count") == "30"
+    assert len(root.findall("IdList/Id")) == 10
+    webenv, key = root.findtext("WebEnv"), root.findtext("QueryKey")
+    assert webenv.startswith("MCID_") and key == "1"
+    body = get(fake, "efetch", db="pubmed", WebEnv=webenv, query_key=key, retstart=25, retmax=10).content
+    assert etree.fromstring(body).xpath("count(//PubmedArticle)") == 5
+
+
+def test_esearch_refuses_to_page_past_9999_in_ncbis_words(make_fake):
+    fake = make_fake(5)
+    body = get(fake, "esearch", db="pubmed", term="x", retstart=9999).content
+    assert CAP_ERROR.split("\n")[1][:40] in body.decode()
+    assert b"<ERROR>" in body
+
+
+def test_esearch_date_filters(make_fake):
+    fake = make_fake(100)
+    rec = fake.records[next(iter(fake.records))]
+    day = rec.edat.strftime("%Y/%m/%d")
+    root = etree.fromstring(get(fake, "esearch", db="pubmed", term="x", datetype="edat", mindate=day,
+                                maxdate=day, retmax=100).content)
+    assert rec.pmid in [i.text for i in root.findall("IdList/Id")]
+    assert int(root.findtext("Count")) < 100
+    assert ncbi_date_param("2020/02", end=True) == date(2020, 2, 29)
+    assert ncbi_date_param("2020", end=False) == date(2020, 1, 1)
+
+
+def test_unknown_phrase_gives_ncbis_error_list(make_fake):
+    fake = make_fake(3)
+    fake.unknown_phrases.add("flurble")
+    root = etree.fromstring(get(fake, "esearch", db="pubmed", term="ketamine flurble").content)
+    assert root.findtext("ErrorList/PhraseNotFound") == "flurble"
+    assert root.findtext("Count") == "0"
+
+
+def test_efetch_by_post_leaves_out_unknown_ids(make_fake):
+    fake = make_fake(3)
+    ids = list(fake.records) + ["1"]
+    body = requests.post(f"{fake.url}efetch.fcgi", data={"db": "pubmed", "id": ",".join(ids)}, timeout=10).content
+    pmids = etree.fromstring(body).xpath("//MedlineCitation/PMID/text()")
+    assert sorted(pmids) == sorted(fake.records)
+
+
+def test_expired_history_is_an_error_in_a_200(make_fake):
+    fake = make_fake(3)
+    resp = get(fake, "efetch", db="pubmed", WebEnv="MCID_gone", query_key="1")
+    assert resp.status_code == 200 and b"Unable to obtain query #1" in resp.content
+
+
+def test_rate_above_the_limit_gets_429_with_ncbis_json(make_fake):
+    fake = make_fake(1, rate_limit=3)
+    statuses = [get(fake, "esearch", db="pubmed", term="x").status_code for _ in range(5)]
+    assert statuses[:3] == [200, 200, 200] and 429 in statuses[3:]
+    reply = get(fake, "esearch", db="pubmed", term="x")
+    assert json.loads(reply.content)["error"] == "API rate limit exceeded"
+    assert reply.headers["Retry-After"] == "1"
+
+
+def test_log_records_every_request(make_fake):
+    fake = make_fake(2)
+    get(fake, "esearch", db="pubmed", term="x", api_key="k1")
+    (entry,) = fake.requests("esearch")
+    assert entry.params["term"] == "x" and entry.client == "k1" and entry.status == 200
+    assert abs(entry.time - time.time()) < 60
+
+
+def test_modify_and_add_change_dates(make_fake):
+    fake = make_fake(2)
+    pmid = next(iter(fake.records))
+    fake.modify([pmid])
+    body = get(fake, "efetch", db="pubmed", id=pmid).content
+    revised = etree.fromstring(body).find(".//DateRevised")
+    assert int(revised.findtext("Year")) == fake.today.year
+    new = fake.add_records(2)
+    assert all(fake.records[p].edat == fake.today for p in new)
+
+
+def test_max_in_window():
+    assert max_in_window([0, 0.34, 0.68, 1.02, 1.36]) == 3
+    assert max_in_window([0, 0.3, 0.6, 0.9]) == 4
+    assert max_in_window([]) == 0
+
+
+@needs_shared
+def test_replays_the_real_samples_and_the_corpus(make_fake):
+    fake = make_fake(source="samples")
+    real = {p.stem for p in (SAMPLES / "efetch-pubmed" / "metapub").glob("*.xml")} - {"37909814"}
+    assert real <= set(fake.records)
+    assert len(fake.records) >= len(real) + 40  # + the dev corpus
+    body = get(fake, "efetch", db="pubmed", id="38028269").content
+    assert b"A Strategic Translational Research System for Drug Discovery" in body
+    corpus_body = get(fake, "efetch", db="pubmed", id="40326726").content
+    assert b"PCA ketamine-morphine versus PCA morphine" in corpus_body
+
+
+@needs_shared
+def test_clones_reach_the_size_asked_with_spread_dates(make_fake):
+    fake = make_fake(12_000, source="samples", rate_limit=None)
+    assert len(fake.records) == 12_000
+    years = {r.edat.year for r in fake.records.values()}
+    assert len(years) > 20
+
+
+@pytest.mark.parametrize("kind", ["500", "502", "503"])
+def test_injected_error_pages(make_fake, kind):
+    fake = make_fake(1)
+    fake.inject(kind)
+    assert get(fake, "esearch", db="pubmed", term="x").status_code == int(kind)
+    assert get(fake, "esearch", db="pubmed", term="x").status_code == 200
