@@ -197,7 +197,7 @@ def sniff_records(stream: IO[bytes], label: str) -> tuple[str, Iterator[Article 
     try:
         head = stream.read(SNIFF_BYTES)
     except (EOFError, OSError) as exc:
-        raise InputError(f"{label}: corrupt or truncated gzip data ({exc})") from None
+        raise InputError(f"{label}: truncated or corrupt gzip data ({exc})") from None
     rest = io.BufferedReader(PrefixedStream(head, stream))
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if not text:
@@ -213,6 +213,8 @@ def sniff_records(stream: IO[bytes], label: str) -> tuple[str, Iterator[Article 
 
 def _preview(data: bytes) -> str:
     snippet = data[:24]
+    if any(b < 0x09 or 0x0E <= b < 0x20 for b in snippet):
+        return "binary data"
     try:
         return repr(snippet.decode("utf-8"))
     except UnicodeDecodeError:

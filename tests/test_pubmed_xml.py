@@ -89,29 +89,6 @@ def test_update_file_excerpt_deletions_and_retractions() -> None:
         assert "  " not in article.abstract_text
 
 
-@needs_samples
-def test_baseline_file_streams_30000_records() -> None:
-    """One pass over the 30,000-record baseline (http:// DOCTYPE, literal UTF-8, MedlineDate)."""
-    count = 0
-    seen: dict[str, Article] = {}
-    watched = {"399319", "400712", "423962", "400955", "400964"}
-    statuses: set[str | None] = set()
-    for record in iter_records(SAMPLES / "large" / "pubmed20n0014.xml.gz"):
-        assert isinstance(record, Article)
-        count += 1
-        statuses.add(record.status)
-        if record.pmid in watched:
-            seen[record.pmid] = record
-    assert count == 30_000
-    assert statuses == {"MEDLINE", "PubMed-not-MEDLINE"}
-    assert seen["399319"].year == 1979 and seen["399319"].pub_date == "1979-07"  # "1979 Jul-Sep"
-    for pmid, notice in (("400712", "6106651"), ("423962", "7350521")):
-        assert "Retracted Publication" in seen[pmid].publication_types
-        assert ("RetractionIn", notice) in {(c.ref_type, c.pmid) for c in seen[pmid].corrections}
-    assert {c.ref_type for c in seen["400964"].corrections} == {"RetractionOf"}
-    assert len(seen["400964"].corrections) == 4
-
-
 # --- fields, spot-checked against the files ------------------------------------------------------------
 
 

@@ -83,7 +83,7 @@ def _iter_stream(fh: IO[bytes], label: str) -> Iterator[Article | Deletion]:
         line = max(1, exc.position[0] if exc.position else exc.lineno or 1)
         raise InputError(f"{label}: line {line}: {_syntax_message(exc)}") from None
     except (EOFError, OSError, zlib.error) as exc:  # truncated or corrupt gzip
-        raise InputError(f"{label}: corrupt or truncated gzip data ({exc})") from None
+        raise InputError(f"{label}: truncated or corrupt gzip data ({exc})") from None
     if count == 0:
         root = parser.root
         if root is None or root.tag != "PubmedArticleSet":
