@@ -200,3 +200,150 @@ def check(
 
             ids = ", ".join(f"{c.claim_id} ({c.evidence.verdict.split(':')[0]})" for c in failing)
             raise CheckFailed(f"--strict: the draft makes claims the evidence does not back: {ids}")
+
+
+# ---- reports (issue 4) ----------------------------------------------------------------------
+
+TopicArg = Annotated[Optional[str], typer.Argument(help="Topic id (default: the workspace's only topic).")]
+OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to FILE (whole, atomically) instead of stdout.")]
+
+
+@app.command("report")
+def report(
+    ctx: typer.Context,
+    topic: TopicArg = None,
+    claim: Annotated[Optional[str], typer.Option("--claim", "-c", help="Only this claim id.")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, json, csv, markdown or html.")] = "table",
+    since: Annotated[Optional[int], typer.Option("--since", metavar="YEAR", help="Count studies published in YEAR or later.")] = None,
+    design: Annotated[Optional[list[str]], typer.Option("--design", "-d", help="Count only this design (repeatable): meta-analysis, systematic-review, rct, non-randomized-trial, observational, case-report, narrative-review, preclinical, protocol, other.")] = None,
+    humans_only: Annotated[bool, typer.Option("--humans-only", help="Count human studies only.")] = False,
+    min_n: Annotated[Optional[int], typer.Option("--min-n", metavar="N", help="Count studies with at least N participants.")] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", "-n", help="Studies listed per claim (default 20; all in json); 0 lists all.")] = None,
+    output: OutputOpt = None,
+) -> None:
+    """Claim-by-claim evidence: studies by stance and design, participants, verdicts, study lists."""
+    with command_edge(ctx) as st:
+        from evidence_cli.evidence.views import topic_report
+        from evidence_cli.render import formats
+        from evidence_cli.render.table import print_report
+        from evidence_cli.store.reports import ReportFilters
+
+        formats.check_choice(fmt, formats.REPORT_FORMATS)
+        filters = ReportFilters(since=since, designs=tuple(design or ()), humans_only=humans_only, min_n=min_n)
+        result = topic_report(st.workspace(), topic, claim_id=claim, filters=filters,
+                              study_limit=formats.study_limit(fmt, limit), with_studies=fmt != "csv")
+        formats.deliver(st.output, output, formats.report_text(result, fmt), lambda console: print_report(console, result))
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    pmid: Annotated[str, typer.Argument(help="The PubMed id of a cached record.")],
+    topic: Annotated[Optional[str], typer.Option("--topic", "-t", help="Show the tags of this topic only (default: every topic holding the record).")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
+) -> None:
+    """One cached record: abstract with tagged sentences highlighted, tags, design, N, integrity flags, links."""
+    with command_edge(ctx) as st:
+        from evidence_cli.evidence.views import article_view
+        from evidence_cli.render import formats
+        from evidence_cli.render.article import article_dict, print_article
+        from evidence_cli.render.structured import to_json
+
+        formats.check_choice(fmt, ("text", "json"))
+        view = article_view(st.workspace(), pmid, topic)
+        formats.deliver(st.output, None, to_json(article_dict(view)) if fmt == "json" else None,
+                        lambda console: print_article(console, view))
+
+
+@app.command("search")
+def search(
+    ctx: typer.Context,
+    text: Annotated[list[str], typer.Argument(help="Words to find in titles and abstracts (all must occur; word* for a prefix).")],
+    topic: Annotated[Optional[str], typer.Option("--topic", "-t", help="Search this topic's records only.")] = None,
+    claim: Annotated[Optional[str], typer.Option("--claim", "-c", help="Only records tagged with this claim (of --topic, or the only topic).")] = None,
+    design: Annotated[Optional[str], typer.Option("--design", "-d", help="Only records of this design.")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many hits.")] = 20,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
+) -> None:
+    """Ranked full-text search (bm25) over the cached titles and abstracts."""
+    with command_edge(ctx) as st:
+        from evidence_cli.evidence.views import search_cache
+        from evidence_cli.render import formats
+        from evidence_cli.render.structured import search_json
+        from evidence_cli.render.table import print_search
+
+        formats.check_choice(fmt, ("table", "json"))
+        words = " ".join(text)
+        hits = search_cache(st.workspace(), words, topic_id=topic, claim_id=claim, design=design, limit=limit)
+        formats.deliver(st.output, None, search_json(words, hits) if fmt == "json" else None,
+                        lambda console: print_search(console, hits, words))
+
+
+@app.command("export")
+def export(
+    ctx: typer.Context,
+    topic: TopicArg = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="ris, bibtex, csl-json or nbib (MEDLINE).")] = "ris",
+    claim: Annotated[Optional[str], typer.Option("--claim", "-c", help="Only records tagged with this claim.")] = None,
+    stance: Annotated[Optional[str], typer.Option("--stance", "-s", help="Only records with this stance (supports, contradicts, neutral) on a claim.")] = None,
+    output: OutputOpt = None,
+) -> None:
+    """Citations of a topic's records for a reference manager, with PMID and DOI; retractions noted."""
+    with command_edge(ctx) as st:
+        from evidence_cli.evidence.views import export_records
+        from evidence_cli.render import citations, formats
+
+        formats.check_choice(fmt, citations.FORMATS)
+        _, rows = export_records(st.workspace(), topic, claim_id=claim, stance=stance)
+        formats.deliver(st.output, output, citations.render(rows, fmt))
+        st.output.info(f"{len(rows)} records")
+
+
+@app.command("new")
+def new(
+    ctx: typer.Context,
+    topic: TopicArg = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, json or markdown.")] = "table",
+) -> None:
+    """What the latest refresh added or changed, claim by claim (the digest to mail from cron)."""
+    with command_edge(ctx) as st:
+        from evidence_cli.evidence.views import latest_digest
+        from evidence_cli.render import formats
+        from evidence_cli.render.digest import digest_dict, digest_markdown, print_digest
+        from evidence_cli.render.structured import to_json
+
+        formats.check_choice(fmt, ("table", "json", "markdown"))
+        digest = latest_digest(st.workspace(), topic)
+        text = {"json": lambda: to_json(digest_dict(digest)), "markdown": lambda: digest_markdown(digest)}.get(fmt)
+        formats.deliver(st.output, None, text() if text else None, lambda console: print_digest(console, digest))
+
+
+@app.command("init")
+def init(
+    ctx: typer.Context,
+    directory: Annotated[Optional[Path], typer.Argument(help="Folder to make a workspace (default: --workspace or the current folder).")] = None,
+) -> None:
+    """Make a new workspace: queries/ with an example topic, and cache/."""
+    with command_edge(ctx) as st:
+        from evidence_cli.scaffold import init_workspace
+
+        result = init_workspace(directory or Path(st.workspace_arg or "."))
+        st.output.info(result.summary())
+
+
+@app.command("topics")
+def topics(
+    ctx: typer.Context,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
+) -> None:
+    """The workspace's topics with their cached record counts and last refresh."""
+    with command_edge(ctx) as st:
+        from evidence_cli.evidence.views import topic_rows
+        from evidence_cli.render import formats
+        from evidence_cli.render.structured import topics_json
+        from evidence_cli.render.table import print_topics
+
+        formats.check_choice(fmt, ("table", "json"))
+        rows = topic_rows(st.workspace())
+        formats.deliver(st.output, None, topics_json(rows) if fmt == "json" else None,
+                        lambda console: print_topics(console, rows))

@@ -40,7 +40,7 @@ def report_markdown(report: Report) -> str:
     rows = [[
         f"{md(c.label)} (`{c.id}`)", str(c.studies), str(c.supports), str(c.contradicts), str(c.neutral),
         *(str(c.by_group[key]) for key, _, _ in DESIGN_GROUPS), str(c.participants),
-        str(c.newest_year or "–"), sparkline(c.per_year, span) or "–", f"**{md(c.verdict.keyword)}**: {md(c.verdict.reason)}",
+        str(c.newest_year or "–"), f"`{sparkline(c.per_year, span)}`" if span else "–", f"**{md(c.verdict.keyword)}**: {md(c.verdict.reason)}",
     ] for c in report.claims]
     lines += table(header, rows, "l" + "r" * (len(header) - 3) + "ll")
     for c in report.claims:
@@ -58,5 +58,5 @@ def report_markdown(report: Report) -> str:
         lines += table(["PMID", "Year", "Design", "N", "Stance", "First author, journal", "Evidence"], rows, "lrlr")
         more = more_line(len(studies), c.studies + len(c.retracted), c.id)
         if more:
-            lines += ["", md(more).replace("\\`", "`")]
+            lines += ["", more]  # claim ids are [a-z0-9_] inside a code span: nothing to escape
     return "\n".join(lines) + "\n"

@@ -13,6 +13,8 @@ from evidence_cli.tagging.model import DESIGNS
 
 if TYPE_CHECKING:
     from evidence_cli.evidence.summary import ClaimSummary, Report
+    from evidence_cli.evidence.views import TopicRow
+    from evidence_cli.store.reports import SearchHit
 
 
 def claim_dict(claim: ClaimSummary, studies: Any = None) -> dict[str, Any]:
@@ -49,10 +51,11 @@ def to_json(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2)
 
 
+# Design groups as "group:<key>" (some keys equal a design name), then each design.
 CSV_COLUMNS = (
     "claim_id", "label", "studies", "supports", "contradicts", "neutral",
-    *(key for key, _, _ in DESIGN_GROUPS), *DESIGNS, "participants", "human_studies", "newest_year",
-    "retracted", "verdict",
+    *(f"group:{key}" for key, _, _ in DESIGN_GROUPS), *DESIGNS, "participants", "human_studies", "newest_year",
+    "retracted", "verdict_level", "verdict",
 )
 
 
@@ -60,12 +63,29 @@ def report_csv(report: Report) -> str:
     """One row per claim: counts, by design group and by design, participants, verdict."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([f"group:{c}" if c in {k for k, _, _ in DESIGN_GROUPS} else c for c in CSV_COLUMNS])
+    writer.writerow(CSV_COLUMNS)
     for c in report.claims:
         writer.writerow([
             c.id, c.label, c.studies, c.supports, c.contradicts, c.neutral,
             *(c.by_group[key] for key, _, _ in DESIGN_GROUPS), *(c.by_design[d] for d in DESIGNS),
             c.participants, c.human_studies, c.newest_year if c.newest_year is not None else "",
-            len(c.retracted), str(c.verdict),
+            len(c.retracted), c.verdict.keyword, str(c.verdict),
         ])
     return buffer.getvalue()
+
+
+def search_json(text: str, hits: list[SearchHit]) -> str:
+    from evidence_cli.store.reports import MATCH_END, MATCH_START
+
+    return to_json({"query": text, "hits": [
+        {"rank": i, "pmid": h.pmid, "score": round(h.score, 4), "year": h.year, "journal": h.journal,
+         "title": h.title, "design": h.design, "snippet": h.snippet.replace(MATCH_START, "**").replace(MATCH_END, "**")}
+        for i, h in enumerate(hits, 1)
+    ]})
+
+
+def topics_json(rows: list[TopicRow]) -> str:
+    return to_json({"topics": [{
+        "id": r.id, "title": r.title, "claims": r.claims, "records": r.records, "error": r.error,
+        "last_run": dict(zip(("started_at", "finished_at", "outcome", "kind"), r.last_run)) if r.last_run else None,
+    } for r in rows]})

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from evidence_cli.evidence.summary import Report
+    from evidence_cli.evidence.views import TopicRow
     from evidence_cli.store.reports import SearchHit
 
 VERDICT_STYLE = {
@@ -81,7 +82,8 @@ def print_report(console: Console, report: Report) -> None:
             stance = Text("RETRACTED", style="bold red") if s.retracted else Text(
                 f"{STANCE_MARK[s.stance]} {s.stance}", style=STANCE_STYLE.get(s.stance, ""))
             table.add_row(s.pmid, str(s.year or "–"), DESIGN_SHORT.get(s.design, s.design),
-                          str(s.sample_size) if s.sample_size is not None else "–", stance, source(s), s.evidence,
+                          str(s.sample_size) if s.sample_size is not None else "–", stance, Text(source(s)),
+                          Text(s.evidence),
                           style="strike dim" if s.retracted else None)
         console.print(table)
         more = more_line(len(studies), c.studies + len(c.retracted), c.id)
@@ -89,8 +91,21 @@ def print_report(console: Console, report: Report) -> None:
             console.print(more.replace("`", ""), style="dim")
 
 
+def marked(snippet: str) -> Any:
+    """A search snippet with its matched words (between MATCH_START and MATCH_END) in bold."""
+    from rich.text import Text
+
+    from evidence_cli.store.reports import MATCH_END, MATCH_START
+
+    text = Text()
+    for i, part in enumerate(snippet.replace(MATCH_END, MATCH_START).split(MATCH_START)):
+        text.append(part, style="bold" if i % 2 else "")
+    return text
+
+
 def print_search(console: Console, hits: list[SearchHit], text: str) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     if not hits:
         console.print(f"no cached record matches {text!r}")
@@ -102,5 +117,27 @@ def print_search(console: Console, hits: list[SearchHit], text: str) -> None:
                          ratio=1 if heading in ("Title", "Match") else None)
     for rank, hit in enumerate(hits, 1):
         table.add_row(str(rank), hit.pmid, str(hit.year or "–"), DESIGN_SHORT.get(hit.design or "", hit.design or "–"),
-                      hit.title, hit.snippet)
+                      Text(hit.title), marked(hit.snippet))
+    console.print(table)
+
+
+def print_topics(console: Console, rows: list[TopicRow]) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    if not rows:
+        console.print("no topics here: add a queries/<topic>.toml, or run `evidence init`", markup=False)
+        return
+    table = Table(header_style="bold")
+    for heading, justify in (("Topic", "left"), ("Title", "left"), ("Claims", "right"), ("Records", "right"),
+                             ("Last refresh", "left")):
+        table.add_column(heading, justify=justify)
+    for r in rows:
+        if r.last_run:
+            started, finished, outcome, kind = r.last_run
+            last = f"{finished or started} ({kind}, {outcome})"
+        else:
+            last = "never"
+        table.add_row(r.id, Text(r.error or r.title, style="red" if r.error else ""), str(r.claims),
+                      f"{r.records:,}", last)
     console.print(table)

@@ -176,6 +176,8 @@ def topic_records(store: Store, topic: str) -> int:
 
 # ---- search -----------------------------------------------------------------------------------
 
+# Around matched words in a snippet: control characters no title or abstract holds.
+MATCH_START, MATCH_END = "\x02", "\x03"
 _WORD = re.compile(r"\w", re.UNICODE)
 
 
@@ -205,7 +207,7 @@ class SearchHit:
     year: int | None
     journal: str | None
     title: str
-    snippet: str
+    snippet: str  # matched words between MATCH_START and MATCH_END
     design: str | None  # for the topic searched (None: the record is untagged)
 
 
@@ -231,7 +233,7 @@ def search(store: Store, text: str, *, topic: str | None = None, claim_id: str |
     select_params = [topic] if topic else []
     sql = (
         f"SELECT a.pmid, bm25(article_fts, 3.0, 1.0) AS score, a.year, a.journal, a.title, "
-        f"snippet(article_fts, 1, '[', ']', '…', 16), {design_sql} "
+        f"snippet(article_fts, -1, char(2), char(3), '…', 16), {design_sql} "
         f"FROM article_fts JOIN articles a ON a.rowid = article_fts.rowid "
         f"WHERE article_fts MATCH ?{conditions} ORDER BY score LIMIT ?"
     )
