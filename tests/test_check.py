@@ -169,6 +169,31 @@ def test_rules_from_the_tagger_are_used():
     assert claims_of("Some individuals experience sustained relief.", NO_RULES) == {}
 
 
+def context_rules(sentence: str) -> list[str]:
+    """Like the tagger's weak patterns: 'duration' names durability only next to a depression word."""
+    return ["durability"] if re.search(r"duration", sentence, re.I) and re.search(r"depress", sentence, re.I) else []
+
+
+def rapid_onset_context(text: str, claim_id: str) -> bool:
+    return claim_id != "rapid_onset" or bool(re.search(r"depress|mood|suicid", text, re.I))
+
+
+def test_statement_match_needs_the_claims_context_in_the_paragraph():
+    draft = "Anesthetic Origins:\n\nIts properties include rapid onset and short duration in surgery.\n"
+    assert list(claims_of(draft, NO_RULES).values()) == [["rapid_onset"]]
+    on_topic = chk.TaggerHooks(naive_split, lambda s: [], rapid_onset_context)
+    assert claims_of(draft, on_topic) == {}
+    draft = "Its rapid onset is welcome. Depressed patients notice it.\n"
+    assert claims_of(draft, on_topic) == {"Its rapid onset is welcome.": ["rapid_onset"]}
+
+
+def test_heading_borrows_the_topic_title_as_context_for_the_rules():
+    draft = "Extended Duration of Relief:\n\nSome people feel better well beyond the first session.\n"
+    hooks = chk.TaggerHooks(naive_split, context_rules)
+    assert claims_of(draft, hooks) == {"Some people feel better well beyond the first session.": ["durability"]}
+    assert claims_of(draft, NO_RULES) == {}
+
+
 def test_matcher_records_how_each_claim_was_found():
     text = "Rapid Onset of Relief:\n\nKetamine can bring relief within hours or days.\n"
     ((_, matches),) = chk.match_draft(text, TOPIC, HOOKS)

@@ -136,17 +136,31 @@ class ClaimMatch:
     matched_by: tuple[str, ...]  # "rules", "statement", "heading"
 
 
+OnTopic = Callable[[str, str], bool]  # (text, claim id) -> the text is about what the claim concerns
+
+
+def _no_rules(sentence: str) -> list[str]:
+    return []
+
+
+def _always_on_topic(text: str, claim_id: str) -> bool:
+    return True
+
+
 @dataclass
 class ClaimMatcher:
     """Which of a topic's claims a sentence of a draft makes."""
 
     claim_ids: tuple[str, ...]
     vocabularies: Mapping[str, ClaimVocabulary]
-    rules: RuleMatcher = lambda sentence: ()
+    rules: RuleMatcher = _no_rules
+    on_topic: OnTopic = _always_on_topic
+    topic_title: str = ""
 
     @classmethod
-    def for_topic(cls, topic: Topic, rules: RuleMatcher | None = None) -> ClaimMatcher:
-        return cls(topic.claim_ids, build_vocabularies(topic.claims, topic.title), rules or (lambda s: ()))
+    def for_topic(cls, topic: Topic, rules: RuleMatcher | None = None, on_topic: OnTopic | None = None) -> ClaimMatcher:
+        return cls(topic.claim_ids, build_vocabularies(topic.claims, topic.title), rules or _no_rules,
+                   on_topic or _always_on_topic, topic.title)
 
     def scores(self, text: str) -> dict[str, float]:
         found = set(terms(text))
@@ -167,7 +181,9 @@ class ClaimMatcher:
         """Claims a section heading announces ("Rapid Onset of Relief" -> rapid_onset)."""
         if not heading:
             return []
-        made = set(self.own_claims(heading))
+        # The whole draft is about the topic, so its title lends a heading the context that
+        # the tagger's weak patterns ask for ("Extended Duration of Relief" -> durability).
+        made = set(self.own_claims(f"{heading} ({self.topic_title})" if self.topic_title else heading))
         # A heading is short and on topic: one word that only this claim uses is enough.
         words = set(terms(heading))
         made.update(cid for cid, vocab in self.vocabularies.items()
@@ -181,11 +197,19 @@ class ClaimMatcher:
         (a weaker word overlap than a sentence needs alone), and to the paragraph's first
         sentence when no sentence of it says the claim in its own words.
         """
-        own = [self.own_claims(s.text) for s in sentences]
-        hinted: list[set[str]] = [set() for _ in sentences]
         by_paragraph: dict[int, list[int]] = {}
         for index, sentence in enumerate(sentences):
             by_paragraph.setdefault(sentence.paragraph, []).append(index)
+        own = [self.own_claims(s.text) for s in sentences]
+        # A match on the statement's words alone must sit in a paragraph about what the claim
+        # concerns (the tagger's `context`): "rapid onset" of an anaesthetic is not rapid relief.
+        for indexes in by_paragraph.values():
+            paragraph = " ".join(sentences[i].text for i in indexes)
+            for i in indexes:
+                for claim_id, how in list(own[i].items()):
+                    if how == ["statement"] and not self.on_topic(paragraph, claim_id):
+                        del own[i][claim_id]
+        hinted: list[set[str]] = [set() for _ in sentences]
         heading_cache: dict[str | None, list[str]] = {}
         for indexes in by_paragraph.values():
             first = sentences[indexes[0]]
@@ -396,6 +420,7 @@ class TaggerHooks:
 
     split: Splitter
     rules: RuleMatcher
+    on_topic: OnTopic = _always_on_topic
 
 
 def tagger_hooks(topic: Topic) -> TaggerHooks:
@@ -403,12 +428,17 @@ def tagger_hooks(topic: Topic) -> TaggerHooks:
     from evidence_cli.tagging import claims_in_sentence, compile_rules, split_sentences
 
     compiled = compile_rules(topic)
-    return TaggerHooks(split_sentences, lambda sentence: claims_in_sentence(sentence, compiled))
+
+    def on_topic(text: str, claim_id: str) -> bool:
+        claim = compiled.claim(claim_id)
+        return claim is None or claim.context is None or bool(claim.context.search(text))
+
+    return TaggerHooks(split_sentences, lambda sentence: claims_in_sentence(sentence, compiled), on_topic)
 
 
 def match_draft(text: str, topic: Topic, hooks: TaggerHooks) -> list[tuple[DraftSentence, list[ClaimMatch]]]:
     """The draft's sentences that make one of the topic's claims, with the claims they make."""
-    matcher = ClaimMatcher.for_topic(topic, hooks.rules)
+    matcher = ClaimMatcher.for_topic(topic, hooks.rules, hooks.on_topic)
     return matcher.match(draft_sentences(text, hooks.split))
 
 
