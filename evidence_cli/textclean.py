@@ -75,6 +75,7 @@ _MD_LINK_DEF = re.compile(r"^\s{0,3}\[[^\]]+\]:\s+\S+")
 _MD_EMPHASIS = re.compile(r"(\*\*|__|\*|_|~~)(?=\S)(.+?)(?<=\S)\1")
 _MD_CODE = re.compile(r"`([^`]*)`")
 _WHOLE_BOLD = re.compile(r"^\s*(\*\*|__)(.+?)\1\s*:?\s*$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _INLINE_TAG = re.compile(r"<[^>\n]{1,200}>")
 _HTML_HINT = re.compile(r"<\s*(!doctype|html|head|body|div|p|article|main|section|span|h[1-6])\b", re.IGNORECASE)
 
@@ -119,11 +120,12 @@ def looks_like_html(text: str) -> bool:
 
 def html_to_text(html: str) -> str:
     """The readable text of a page, one block per paragraph, headings marked `#` (as Markdown)."""
+    import lxml.etree
     import lxml.html
 
     try:
         root = lxml.html.document_fromstring(html)
-    except Exception:  # lxml raises several types on junk; the text is then read as text
+    except (lxml.etree.ParserError, ValueError):  # nothing parseable: read the page as text
         return _INLINE_TAG.sub(" ", html)
     for element in list(root.iter(*HTML_DROP)):
         _drop(element)
@@ -191,6 +193,7 @@ def clean_heading(line: str) -> str:
 
 def paragraphs(text: str) -> list[Paragraph]:
     """The draft's prose paragraphs, each with the heading above it; chrome and headings dropped."""
+    text = _CONTROL.sub(" ", text)  # stray control bytes from copy-paste; lxml refuses them too
     if looks_like_html(text):
         text = html_to_text(text)
     lines = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ").split("\n")

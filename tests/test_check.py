@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import io
-import json
 import re
 import shutil
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,6 @@ from evidence_cli.store import articles as store_articles
 from evidence_cli.store import runs as store_runs
 from evidence_cli.store.db import open_store
 from evidence_cli.tagging.model import ClaimTag, Tagging
-from evidence_cli.textclean import DraftSentence
 from evidence_cli.workspace import find_workspace, load_topic_file
 
 REPO = Path(__file__).resolve().parents[1]
@@ -35,8 +33,8 @@ def naive_split(text: str) -> list[str]:
 
 
 STAND_IN_RULES = {
-    "durability": re.compile(r"\bsustained\b|\blong[- ]lasting\b|\bmaintenance\b", re.I),
-    "rapid_onset": re.compile(r"\bwithin (hours|\d+ hours|days|a day)\b", re.I),
+    "durability": re.compile(r"\bsustained\b|\blong[- ]lasting\b|\bmaintenance\b", re.IGNORECASE),
+    "rapid_onset": re.compile(r"\bwithin (hours|\d+ hours|days|a day)\b", re.IGNORECASE),
 }
 
 
@@ -106,7 +104,7 @@ def build_cache(root: Path, *, refreshed_days_ago: float | None = 1) -> Path:
         if refreshed_days_ago is not None:
             run_id = store_runs.start_run(store, TOPIC_ID, "full", query="q")
             store_runs.finish_run(store, run_id, "complete")
-            when = datetime.now(timezone.utc) - timedelta(days=refreshed_days_ago)
+            when = datetime.now(UTC) - timedelta(days=refreshed_days_ago)
             store_runs.update_run(store, run_id, finished_at=when.strftime("%Y-%m-%dT%H:%M:%SZ"))
     return root
 
@@ -171,11 +169,11 @@ def test_rules_from_the_tagger_are_used():
 
 def context_rules(sentence: str) -> list[str]:
     """Like the tagger's weak patterns: 'duration' names durability only next to a depression word."""
-    return ["durability"] if re.search(r"duration", sentence, re.I) and re.search(r"depress", sentence, re.I) else []
+    return ["durability"] if re.search(r"duration", sentence, re.IGNORECASE) and re.search(r"depress", sentence, re.IGNORECASE) else []
 
 
 def rapid_onset_context(text: str, claim_id: str) -> bool:
-    return claim_id != "rapid_onset" or bool(re.search(r"depress|mood|suicid", text, re.I))
+    return claim_id != "rapid_onset" or bool(re.search(r"depress|mood|suicid", text, re.IGNORECASE))
 
 
 def test_statement_match_needs_the_claims_context_in_the_paragraph():

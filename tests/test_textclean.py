@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from evidence_cli.textclean import draft_sentences, is_chrome, is_prose, paragraphs
 
@@ -152,3 +154,20 @@ def test_heading_with_no_paragraph_below_makes_nothing_and_empty_draft_is_fine()
     assert texts("Health & Fitness\n\nAvatar photo\n") == []
     assert texts("") == []
     assert paragraphs("\n\n\n") == []
+
+
+LINES = st.sampled_from([
+    "Connect with us", "Avatar photo", "## Rapid onset", "**Bold heading:**", "- a list item that says a thing.",
+    "Ketamine can bring relief within hours.", "<p>An HTML paragraph.</p>", "```", "> quoted words here.",
+    "Share", "", "   ", "| a | b |", "---", "===", "[link](http://x)", "Click to comment",
+])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(LINES, st.text(max_size=80)), max_size=30))
+def test_any_draft_gives_clean_sentences_without_chrome(lines):
+    draft = "\n".join(lines)
+    for sentence in draft_sentences(draft, split):
+        assert sentence.text == sentence.text.strip() and sentence.text
+        assert "\n" not in sentence.text
+        assert not is_chrome(sentence.text)

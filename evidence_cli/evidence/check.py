@@ -19,7 +19,7 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -56,8 +56,7 @@ STOPWORDS = frozenset(
 def stem(word: str) -> str:
     """A light suffix cut so 'suicidal', 'suicidality' and 'suicide' meet ('suicid')."""
     word = word.lower().replace("’", "'")
-    if word.endswith("'s"):
-        word = word[:-2]
+    word = word.removesuffix("'s")
     for suffix in _SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= 4:
             word = word[: -len(suffix)]
@@ -520,8 +519,8 @@ def cache_state(store: Store, topic: str, max_age_days: float, refresh_command: 
     finished = run.finished_at if run else None
     age = None
     if finished:
-        when = datetime.strptime(finished, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
-        age = ((now or datetime.now(timezone.utc)) - when).total_seconds() / 86400
+        when = datetime.strptime(finished, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        age = ((now or datetime.now(UTC)) - when).total_seconds() / 86400
     return CacheState(records, finished, age, max_age_days, refresh_command)
 
 

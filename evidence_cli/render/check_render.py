@@ -10,7 +10,7 @@ from evidence_cli.render.common import DESIGN_SHORT, pubmed_url
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from evidence_cli.evidence.check import CacheState, CheckResult, ClaimCheck, Citation
+    from evidence_cli.evidence.check import CacheState, CheckResult, Citation, ClaimCheck
 
 VERDICT_STYLE = {
     "Strong": "bold green", "Moderate": "green", "Limited": "yellow", "Preliminary": "yellow",
