@@ -1,0 +1,224 @@
+"""Which claims a record makes, with what stance, and the sentence that carries each.
+
+A claim is found in a sentence by its topic rules (see `rules`). Which sentences count is
+generic: the title and the study's own aims, methods, results and conclusions always; the
+background of a primary study or of a systematic review never (it reports others' work),
+unless the record's MeSH marks the claim; every sentence of a narrative review, whose
+statements are its own summary; never a call for future research.
+
+Stance, per clause (so "effective at day 4 but not at day 42" gives both answers): the claim's
+own cues and the generic null-result cues decide first; a hedge or description outside the
+results makes the mention neutral; a result or conclusion otherwise supports. Sentences vote
+by role (conclusions 3, results 2, body 1.5, background and title 1). A claim named only in
+the aims or methods (a population, an outcome) takes the study's own finding on its `context`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from evidence_cli.tagging import cues
+from evidence_cli.tagging.model import ClaimTag
+from evidence_cli.tagging.roles import (
+    BACKGROUND, BODY, CONCLUSIONS, LIMITATIONS, METHODS, OBJECTIVE, RESULTS, TITLE, Sentence,
+)
+from evidence_cli.tagging.rules import ClaimRules, TopicRules
+from evidence_cli.tagging.text import clause_spans, normalize
+
+WEIGHTS = {CONCLUSIONS: 3.0, RESULTS: 2.0, BODY: 1.5, BACKGROUND: 1.0, TITLE: 1.0}
+TOPIC_ONLY_ROLES = frozenset({OBJECTIVE, METHODS})
+UNCERTAIN = "uncertain"  # a vote of doubt, never a final stance
+
+
+@dataclass(frozen=True, slots=True)
+class Vote:
+    sentence: Sentence
+    order: int
+    stance: str | None  # None: the claim is named, no finding (aims, methods, a bare title)
+    weight: float
+
+
+def masked(text: str, rules: ClaimRules) -> str:
+    """The text with the claim's look-alikes (`exclude`) blanked out, same length."""
+    if rules.exclude is None:
+        return text
+    return rules.exclude.sub(lambda m: " " * len(m.group()), text)
+
+
+def claim_spans(norm: str, rules: ClaimRules) -> list[tuple[int, int]]:
+    """Where in a normalized sentence the claim is named (empty: it is not)."""
+    text = masked(norm, rules)
+    spans = [m.span() for m in rules.patterns.finditer(text)] if rules.patterns else []
+    if rules.weak_patterns is not None and rules.context is not None and rules.context.search(text):
+        spans += [m.span() for m in rules.weak_patterns.finditer(text)]
+    return sorted(s for s in spans if s[1] > s[0])
+
+
+def claims_in_sentence(sentence: str, rules: TopicRules) -> list[str]:
+    """Ids of the claims a sentence names, in topic order."""
+    norm = normalize(sentence)
+    return [c.id for c in rules.claims if claim_spans(norm, c)]
+
+
+def clause_stance(clause: str, role: str, rules: ClaimRules | None = None) -> str | None:
+    """supports / contradicts / neutral / uncertain for one clause naming a claim; None: no finding."""
+    if rules is not None and rules.neutral is not None and rules.neutral.search(clause):
+        return "neutral"
+    if cues.NULL.search(clause):
+        if cues.COMPARATOR_ONLY.search(clause) and not _names_treatment_contrast(clause):
+            return None  # a null result in the control arm says nothing of the claim
+        return "contradicts"
+    if role in (BODY, BACKGROUND) and not cues.FINDING.search(clause) and cues.HEDGE.search(clause):
+        return "neutral"  # outside results: a hypothesis or a description, not a finding
+    if rules is not None and rules.supports is not None and rules.supports.search(clause):
+        return "supports"
+    if rules is not None and rules.contradicts is not None and rules.contradicts.search(clause):
+        return "contradicts"
+    if role == TITLE:
+        return None
+    if cues.ASSOCIATION.search(clause):
+        return "neutral"
+    if cues.UNCERTAIN.search(clause):
+        return UNCERTAIN
+    return "supports"
+
+
+def _names_treatment_contrast(clause: str) -> bool:
+    return bool(re.search(r"\b(?:between|versus|vs\.?|compared (?:with|to)|than|over)\b", clause, re.I))
+
+
+_PRIORITY = {"contradicts": 0, "supports": 1, UNCERTAIN: 2, "neutral": 3}
+
+
+def sentence_stance(sentence: Sentence, spans: Sequence[tuple[int, int]], rules: ClaimRules | None) -> str | None:
+    """The stance of the clauses holding the claim; contradicting clauses win over supporting ones."""
+    if sentence.role in TOPIC_ONLY_ROLES:
+        return None
+    found: list[str | None] = []
+    for start, end in clause_spans(sentence.norm):
+        if any(start <= s < end for s, _ in spans):
+            found.append(clause_stance(sentence.norm[start:end], sentence.role, rules))
+    if not found:
+        found.append(clause_stance(sentence.norm, sentence.role, rules))
+    stances = [s for s in found if s is not None]
+    return min(stances, key=_PRIORITY.__getitem__) if stances else None
+
+
+def find_claims(
+    sentences: Sequence[Sentence], rules: TopicRules, *, design: str, mesh: Sequence[str] = (),
+) -> tuple[ClaimTag, ...]:
+    narrative = design == "narrative-review"
+    mesh_lower = {m.lower() for m in mesh}
+    tags = []
+    for claim in rules.claims:
+        background = _background_use(claim, sentences, narrative, bool(claim.mesh & mesh_lower))
+        short_forms = abbreviations(sentences, claim)
+        votes = []
+        for order, sentence in enumerate(sentences):
+            if sentence.future or sentence.role == LIMITATIONS:
+                continue
+            if sentence.role == BACKGROUND and background is None:
+                continue
+            spans = claim_spans(sentence.norm, claim)
+            if short_forms is not None:
+                spans += [m.span() for m in short_forms.finditer(sentence.norm)]
+            spans = [span for span in spans if not _in_future_clause(sentence.norm, span)]
+            if not spans:
+                continue
+            if sentence.role == BACKGROUND and background == "neutral":
+                votes.append(Vote(sentence, order, "neutral", 0.5))
+            else:
+                votes.append(Vote(sentence, order, sentence_stance(sentence, spans, claim),
+                                  WEIGHTS.get(sentence.role, 0.0)))
+        if votes:
+            tags.append(_decide(claim, votes, sentences))
+    return tuple(tags)
+
+
+def _in_future_clause(norm: str, span: tuple[int, int]) -> bool:
+    for start, end in clause_spans(norm):
+        if start <= span[0] < end:
+            return bool(cues.FUTURE.search(norm[start:end]))
+    return False
+
+
+def _background_use(claim: ClaimRules, sentences: Sequence[Sentence], narrative: bool, mesh_hit: bool) -> str | None:
+    """How background sentences count for this claim: "vote", "neutral" (topic only), or None (not at all)."""
+    if narrative or mesh_hit:
+        return "vote"  # a narrative review's statements are its own summary; MeSH says it is a topic
+    if claim.background == "neutral":
+        if claim.context is None or any(claim.context.search(masked(s.norm, claim)) for s in sentences):
+            return "neutral"
+    return None
+
+
+_SHORT_FORM = re.compile(r"\(([A-Z][A-Za-z0-9-]{0,8}[A-Z0-9])s?\)")
+_WORD = re.compile(r"[A-Za-z]+")
+_STOP = frozenset({"with", "of", "and", "the", "in", "to", "for", "or", "a", "an", "on"})
+
+
+def abbreviations(sentences: Sequence[Sentence], claim: ClaimRules) -> re.Pattern[str] | None:
+    """Short forms the record defines for the claim ("bipolar disorder (BD)"), as one pattern."""
+    found = set()
+    for sentence in sentences:
+        for match in _SHORT_FORM.finditer(sentence.norm):
+            short = match.group(1)
+            letters = [c for c in short.lower() if c.isalpha()]
+            words = [w for w in _WORD.finditer(sentence.norm, max(0, match.start() - 100), match.start())
+                     if w.group().lower() not in _STOP]
+            if not letters or len(words) < len(letters):
+                continue
+            long_words = words[-len(letters):]
+            if all(w.group()[0].lower() == c for w, c in zip(long_words, letters, strict=True)):
+                if claim_spans(sentence.norm[long_words[0].start():match.start()], claim):
+                    found.add(short)
+    if not found:
+        return None
+    return re.compile(r"(?<![\w-])(?:" + "|".join(sorted(map(re.escape, found))) + r")(?![\w-])")
+
+
+def _decide(claim: ClaimRules, votes: list[Vote], sentences: Sequence[Sentence]) -> ClaimTag:
+    stance = _tally(votes)
+    if stance is None:
+        stance = study_finding(sentences, claim.context) if claim.inherit else "neutral"
+    evidence = _evidence(votes, stance)
+    return ClaimTag(claim.id, stance, evidence.sentence.text, evidence.sentence.role)
+
+
+def _tally(votes: Sequence[Vote]) -> str | None:
+    score = {"supports": 0.0, "contradicts": 0.0, "neutral": 0.0, UNCERTAIN: 0.0}
+    for vote in votes:
+        if vote.stance is not None:
+            score[vote.stance] += vote.weight
+    s, c, u, n = score["supports"], score["contradicts"], score[UNCERTAIN], score["neutral"]
+    if s == c == u == n == 0:
+        return None
+    if s > c + u:
+        return "supports"
+    if c > s:
+        return "contradicts"
+    return "neutral"
+
+
+def study_finding(sentences: Sequence[Sentence], context: re.Pattern[str] | None) -> str:
+    """The study's own result, clause by clause, on clauses matching `context` (all when None)."""
+    votes = []
+    for order, sentence in enumerate(sentences):
+        if sentence.role not in (RESULTS, CONCLUSIONS, BODY) or sentence.future:
+            continue
+        for start, end in clause_spans(sentence.norm):
+            clause = sentence.norm[start:end]
+            if cues.FUTURE.search(clause):
+                continue
+            if context is None or context.search(clause):
+                votes.append(Vote(sentence, order, clause_stance(clause, sentence.role), WEIGHTS[sentence.role]))
+    return _tally(votes) or "neutral"
+
+
+def _evidence(votes: Sequence[Vote], stance: str) -> Vote:
+    def rank(vote: Vote) -> tuple[bool, float, int]:
+        return (vote.stance == stance, vote.weight, -vote.order)
+
+    return max(votes, key=rank)

@@ -1,0 +1,191 @@
+"""Study design and subjects: PubMed publication types and MeSH first, then the abstract's words.
+
+Records from JSON Lines often carry no publication types, so the text rules must decide alone.
+The text rules read the title and the study's own sentences (never calls for future trials,
+never the background of a primary study), so "randomised trials are needed" is not an RCT.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from evidence_cli.tagging.cues import _rx
+
+REVIEW_DESIGNS = frozenset({"meta-analysis", "systematic-review", "narrative-review"})
+
+# Publication types that settle the design on their own, most specific first.
+_DECISIVE_TYPES = (
+    ("clinical trial protocol", "protocol"),
+    ("meta-analysis", "meta-analysis"), ("network meta-analysis", "meta-analysis"),
+    ("systematic review", "systematic-review"), ("scoping review", "systematic-review"),
+    ("randomized controlled trial", "rct"), ("equivalence trial", "rct"), ("pragmatic clinical trial", "rct"),
+    ("case reports", "case-report"),
+    ("observational study", "observational"), ("twin study", "observational"),
+)
+_TRIAL_TYPES = re.compile(r"^(?:clinical trial|controlled clinical trial|clinical trial, phase \w+|"
+                          r"clinical trial, veterinary|adaptive clinical trial|multicenter study)$", re.I)
+_REVIEW_TYPES = {"review"}
+_OTHER_TYPES = {"comment", "editorial", "news", "newspaper article", "interview", "biography",
+                "published erratum", "retraction of publication", "expression of concern", "guideline",
+                "practice guideline", "consensus development conference"}
+
+PROTOCOL = _rx(
+    r"\b(?:study|trial|review) protocol\b", r"\bprotocol (?:for|of) (?:a|an|the)\b", r"\bthis protocol\b",
+    r"\bwill be (?:randomi[sz]ed|recruited|enrolled|assessed|measured|conducted|allocated|included|searched)\b",
+    r"\bwe will\b", r"\bwill (?:recruit|enrol|enroll|randomi[sz]e|assess|compare|evaluate)\b",
+)
+META_TITLE = _rx(r"\bmeta-?analy", r"\bpooled analysis\b", r"\bmeta-?regression\b")
+META_TEXT = _rx(
+    r"\b(?:this|the present|the current|our) (?:\w+[- ]){0,3}?meta-?analy",
+    r"\bwe (?:\w+ )?(?:performed|conducted|carried out|undertook|did|report|present) (?:a |an |this )?"
+    r"(?:[\w-]+ ){0,4}?meta-?analy",
+    r"\bthis is a (?:[\w-]+ ){0,3}?meta-?analy", r"\bpooled (?:analysis|estimates?|effect|odds|risk|mean)\b",
+    r"\brandom[- ]effects? (?:model|meta)", r"\bstandardi[sz]ed mean differences?\b", r"\bI\s?\^?2\s*=",
+)
+SYSTEMATIC_TITLE = _rx(r"\bsystematic(?:ally)? (?:\w+ )?review", r"\bscop(?:e|ing) review", r"\bumbrella review",
+                       r"\bsystematic literature", r"\bevidence map")
+SYSTEMATIC_TEXT = _rx(
+    r"\bPRISMA\b", r"\b(?:this|the present|our|a) (?:\w+ )?(?:systematic|scoping|umbrella) review\b",
+    r"\bsystematic(?:ally)? (?:reviewed|reviews|searched|search)\b",
+    r"\b(?:we )?search(?:ed|ing)? (?:\w+[ ,]+){0,8}?(?:PubMed|MEDLINE|EMBASE|PsycINFO|Cochrane|Web of Science|"
+    r"Scopus|CINAHL|databases?)\b",
+    r"\b(?:PubMed|MEDLINE|EMBASE|PsycINFO|Cochrane|databases?)\b[^.]{0,100}?\b(?:were|was) (?:\w+ )?(?:searched|"
+    r"queried|screened)",
+    r"\b(?:studies|articles|trials|publications|records) were (?:included|selected|identified|screened|retrieved)",
+)
+REVIEW_TITLE = _rx(r"\breview\b", r"\boverview\b", r"\bperspectives?\b", r"\bupdate on\b", r"\bnarrative\b",
+                   r"\bprimer\b", r"\bstate of the art\b", r"\bcurrent (?:status|evidence|concepts)\b",
+                   r"\bwhat (?:we|do we) know\b", r"\blessons\b")
+REVIEW_TEXT = _rx(
+    r"\b(?:we|this (?:review|paper|article|chapter|manuscript|commentary))\s+(?:\w+\s+)?(?:review|discuss|"
+    r"summari[sz]e|overview|outline|describe|examine|highlight|introduce|consider)s?\b"
+    r"(?! (?:the )?(?:\w+ )?(?:records|charts|files))",
+    r"\b(?:this|the present|our) (?:\w+ )?(?:review|mini-?review|overview)\b",
+    r"\bnarrative review\b", r"\breview (?:of|on) (?:the )?(?:\w+ )?(?:literature|evidence)\b",
+    r"\b(?:recent|previous|published|emerging|growing) (?:\w+ )?(?:studies|evidence|literature|trials) "
+    r"(?:\w+ )?(?:indicate|suggest|show|have shown|demonstrate)",
+)
+ANIMAL = _rx(
+    r"\b(?:rats?|mice|mouse|murine|rodents?|primates?|monkeys?|macaques?|zebrafish|piglets?|rabbits?|"
+    r"Wistar|Sprague[- ]Dawley|C57BL\w*|knock-?out|wild[- ]type|transgenic)\b",
+    r"\bin vitro\b", r"\bcell (?:line|culture)s?\b", r"\bcultured (?:\w+ )?(?:neurons|cells|astrocytes)\b",
+    r"\b(?:brain|hippocampal|cortical|acute) slices?\b", r"\borganotypic\b",
+    r"\b(?:depressive|depression|anxiety|anhedonia)[- ](?:like|related) behavio", r"\bforced[- ]swim\w*",
+    r"\btail[- ]suspension\b", r"\bsucrose preference\b", r"\bescape behavio", r"\bbehavioral despair\b",
+    r"\bsocial defeat\b", r"\bchronic (?:unpredictable|mild|restraint|variable) stress\b", r"\bi\.p\.",
+    r"\bintraperitoneal\w*", r"\boptogenetic\w*", r"\bphotostimulation\b", r"\bin the living brain\b",
+    r"\banimals?\b",
+)
+HUMAN = _rx(
+    r"\b(?:patients?|participants?|volunteers?|out-?patients?|in-?patients?|adults|adolescents|children|"
+    r"women|men|individuals|people|persons|humans?|veterans|parturients|respondents|clinicians|users)\b",
+    r"\bsubjects (?:with|who)\b", r"\bclinical (?:trials?|studies|sample)\b", r"\bcase (?:reports?|series)\b",
+)
+CASE_SERIES = _rx(r"\bcase series\b", r"\bseries of (?:\w+ )?(?:cases|patients)\b")
+CASE_REPORT = _rx(
+    r"\b(?:a|an|the) case of\b", r"\bcase report\b", r"\bcase presentation\b",
+    r"\bwe (?:report|present|describe) (?:a|an|the|one) (?:[\w-]+ ){0,4}?(?:case|patient|man|woman|girl|boy|"
+    r"female|male)\b",
+    r"\b(?:a|an) \d+[- ]year[- ]old\b", r"\bthe (?:presented|present|reported|current|index) case\b",
+    r"\bthis case\b",
+)
+RCT = _rx(
+    r"\brandomi[sz](?:ed|ation|ing)\b", r"\brandomly (?:assigned|allocated|divided|distributed)\b",
+    r"\b(?:allocated|assigned) (?:\w+ )?(?:at )?random(?:ly)?\b", r"\bdouble[- ]blind\w*", r"\btriple[- ]blind\w*",
+    r"\bplacebo[- ]controlled\b", r"\bsham[- ]controlled\b", r"\bcross-?over\b",
+    r"\b(?:placebo|saline|sham) (?:infusions?|group|arm|condition)\b", r"\bRCT\b",
+)
+OBSERVATIONAL = _rx(
+    r"\bretrospective\w*", r"\bcohort\b", r"\bcase[- ]control\b", r"\bcross[- ]sectional\b", r"\bchart review\b",
+    r"\b(?:medical|health|electronic) records\b", r"\bregistr(?:y|ies)\b", r"\bdatabases?\b", r"\bclaims data\b",
+    r"\bpharmacovigilance\b", r"\bdisproportionality\b", r"\badverse event reporting\b", r"\bFAERS\b",
+    r"\bVigiBase\b", r"\bsurvey\w*\b", r"\bnaturalistic\b", r"\breal[- ]world\b", r"\bcase series\b",
+    r"\bobservational\b", r"\bpopulation[- ]based\b", r"\bpost[- ]?marketing\b", r"\bquestionnaires?\b",
+    r"\bprevalence\b", r"\bincidence of\b(?=.*\b(?:users|population)\b)",
+)
+NON_RANDOMIZED = _rx(
+    r"\bopen[- ]label\b", r"\bsingle[- ]arm\b", r"\buncontrolled\b", r"\bnon-?randomi[sz]ed\b",
+    r"\bpilot (?:study|trial)\b", r"\bproof[- ]of[- ]concept\b", r"\bphase (?:I|II|1|2|1b|2a|IIa|Ib)\b",
+    r"\bfeasibility (?:study|trial)\b", r"\bopen (?:study|trial)\b", r"\bprospective (?:\w+ )?(?:study|trial)\b",
+    r"\bclinical trial\b", r"\bsingle[- ]group\b", r"\bpre-?post\b",
+)
+INTERVENTION = _rx(r"\breceiv\w*\b", r"\b(?:were|was) (?:\w+ )?(?:treated|administered|given|infused)\b",
+                   r"\b(?:underwent|completed) (?:\w+ )?(?:infusions?|treatment|sessions)\b")
+OTHER = _rx(r"\bcost[- ]effective\w*", r"\beconomic (?:evaluation|analysis|model)", r"\bmarkov\b", r"\bQALYs?\b",
+            r"\bbudget impact\b", r"\bcommentary\b", r"\beditorial\b", r"\bletter to the editor\b")
+RESULTS_LIKE = _rx(r"\bp\s*[<=>]", r"\bsignifican\w*", r"\d\s*%", r"\b95\s*% ?CI\b")
+
+
+def classify_design(
+    title: str,
+    own_sentences: Sequence[str],
+    all_sentences: Sequence[str],
+    publication_types: Sequence[str] = (),
+    mesh: Sequence[str] = (),
+) -> str:
+    """One of tagging.model.DESIGNS.
+
+    `own_sentences` are the title's and the study's own sentences (normalized text, future-work
+    sentences and a primary study's background left out); `all_sentences` every sentence.
+    """
+    types = {t.strip().lower() for t in publication_types}
+    for name, design in _DECISIVE_TYPES:
+        if name in types:
+            return design
+    own = "\n".join([title, *own_sentences])
+    every = "\n".join([title, *all_sentences])
+    if PROTOCOL.search(own):
+        return "protocol"
+    if META_TITLE.search(title) or META_TEXT.search(every):
+        return "meta-analysis"
+    if SYSTEMATIC_TITLE.search(title) or SYSTEMATIC_TEXT.search(every):
+        return "systematic-review"
+    if types & _REVIEW_TYPES or REVIEW_TITLE.search(title) or REVIEW_TEXT.search(every):
+        return "narrative-review"
+    mesh_lower = {m.lower() for m in mesh}
+    if "animals" in mesh_lower and "humans" not in mesh_lower:
+        return "preclinical"
+    if is_animal_study(own, mesh_lower):
+        return "preclinical"
+    if CASE_SERIES.search(own):
+        return "observational"
+    if CASE_REPORT.search(own):
+        return "case-report"
+    if RCT.search(own):
+        return "rct"
+    if any(_TRIAL_TYPES.match(t) for t in types):
+        return "non-randomized-trial"
+    if OBSERVATIONAL.search(own):
+        return "observational"
+    if NON_RANDOMIZED.search(own):
+        return "non-randomized-trial"
+    if OTHER.search(own) or types & _OTHER_TYPES:
+        return "other"
+    if HUMAN.search(own) and INTERVENTION.search(own):
+        return "non-randomized-trial"
+    if not RESULTS_LIKE.search(own):
+        return "narrative-review"  # no study of its own: an essay on the literature
+    return "other"
+
+
+def is_animal_study(own_text: str, mesh_lower: set[str] | frozenset[str] = frozenset()) -> bool:
+    if "animals" in mesh_lower and "humans" not in mesh_lower:
+        return True
+    if "humans" in mesh_lower:
+        return False
+    return bool(ANIMAL.search(own_text)) and not HUMAN.search(own_text)
+
+
+def subjects(design: str, own_text: str, mesh: Sequence[str]) -> tuple[bool | None, bool]:
+    """(humans, animals): MeSH check tags when present, else the text."""
+    mesh_lower = {m.lower() for m in mesh}
+    if mesh_lower & {"humans", "animals"}:
+        return ("humans" in mesh_lower, "animals" in mesh_lower)
+    animals = design == "preclinical" or bool(ANIMAL.search(own_text) and design not in REVIEW_DESIGNS)
+    humans = bool(HUMAN.search(own_text))
+    if design == "preclinical":
+        return (False, True)
+    if humans:
+        return (True, animals)
+    return (None, animals)

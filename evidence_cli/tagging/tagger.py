@@ -1,0 +1,100 @@
+"""The tagger's entry points: an Article (or a JSON record) -> its Tagging."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from evidence_cli.errors import InputError
+from evidence_cli.pubmed.model import Article, MeshHeading
+from evidence_cli.tagging.claims import find_claims
+from evidence_cli.tagging.design import classify_design, subjects
+from evidence_cli.tagging.model import Tagging
+from evidence_cli.tagging.roles import BACKGROUND, TITLE, record_sentences
+from evidence_cli.tagging.rules import TopicRules
+from evidence_cli.tagging.sample_size import sample_size
+from evidence_cli.tagging.text import sections_from_text
+
+RETRACTED_TYPES = {"retracted publication"}  # "Retraction of Publication" is the notice, not the study
+RETRACTED_REFS = {"RetractionIn", "RetractedandRepublishedIn"}
+CONCERN_REFS = {"ExpressionOfConcernIn"}
+ERRATUM_REFS = {"ErratumIn", "CorrectedandRepublishedIn"}
+
+
+def tag_article(article: Article, rules: TopicRules) -> Tagging:
+    """Design, sample size, subjects, integrity flags and claim tags of one record. Pure."""
+    sentences = record_sentences(article.title, article.abstract)
+    mesh = article.mesh_descriptors
+    own = [s for s in sentences if s.role not in (TITLE, BACKGROUND) and not s.future]
+    design = classify_design(
+        article.title, [s.norm for s in own], [s.norm for s in sentences if not s.future],
+        article.publication_types, mesh,
+    )
+    n, n_sentence = sample_size(design, [(s.text, s.norm) for s in own])
+    humans, animals = subjects(design, "\n".join([article.title, *(s.norm for s in own)]), mesh)
+    types = {t.strip().lower() for t in article.publication_types}
+    refs = {c.ref_type for c in article.corrections}
+    return Tagging(
+        design=design,
+        sample_size=n,
+        sample_size_evidence=n_sentence,
+        humans=humans,
+        animals=animals,
+        retracted=bool(types & RETRACTED_TYPES or refs & RETRACTED_REFS),
+        expression_of_concern=bool(refs & CONCERN_REFS),
+        erratum=bool(refs & ERRATUM_REFS),
+        claims=find_claims(sentences, rules, design=design, mesh=mesh),
+    )
+
+
+def article_from_record(record: Mapping[str, Any]) -> Article:
+    """A JSON Lines record (`title`, `abstract`, optional `pmid`, `publication_types`, `mesh`) -> Article."""
+    if not isinstance(record, Mapping):
+        raise InputError("a line must hold a JSON object")
+    title = _text(record, "title")
+    abstract = _text(record, "abstract")
+    pmid = record.get("pmid")
+    publication_types = _names(record, "publication_types")
+    mesh = _names(record, "mesh")
+    return Article(
+        pmid="" if pmid is None else str(pmid),
+        title=title,
+        abstract=sections_from_text(abstract),
+        publication_types=publication_types,
+        mesh=tuple(MeshHeading(d) for d in mesh),
+    )
+
+
+def tag_record(record: Mapping[str, Any], rules: TopicRules) -> dict[str, Any]:
+    """One `evidence tag` output object for one input record (see INTERFACE.md)."""
+    tagging = tag_article(article_from_record(record), rules)
+    return {
+        "id": record.get("id"),
+        "pmid": record.get("pmid"),
+        "design": tagging.design,
+        "sample_size": tagging.sample_size,
+        "claims": {c.claim_id: {"stance": c.stance, "evidence": c.evidence, "section": c.section}
+                   for c in tagging.claims},
+        "sample_size_evidence": tagging.sample_size_evidence,
+        "humans": tagging.humans,
+        "animals": tagging.animals,
+        "retracted": tagging.retracted,
+    }
+
+
+def _text(record: Mapping[str, Any], key: str) -> str:
+    value = record.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InputError(f"`{key}` must be a string, not {type(value).__name__}")
+    return value
+
+
+def _names(record: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    value = record.get(key)
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InputError(f"`{key}` must be a list of strings")
+    return tuple(value)
