@@ -145,3 +145,6 @@ def test_blog_post_end_to_end_with_the_real_tagger(tmp_path):
         assert claim_id in by_heading.get(heading, set()), (heading, by_heading.get(heading))
     flagged = [(s["text"], c["id"]) for s in data["sentences"] for c in s["claims"] if c["overstatement"]]
     assert any("remarkable success" in text and claim == "trd" for text, claim in flagged), flagged
+    assert not any("may lead to a significant reduction" in text for text, _ in flagged)  # hedged
+    # "rapid onset and short duration" of the anaesthetic: no depression context, no claim.
+    assert "Anesthetic Origins" not in by_heading
