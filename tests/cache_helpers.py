@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import sys
 from pathlib import Path
 
 from evidence_cli.pubmed.model import AbstractSection, Article
@@ -81,3 +82,16 @@ def snapshot(db: Path) -> str:
     finally:
         conn.close()
     return digest.hexdigest()
+
+
+def quiet(fake):
+    """A started fake, minus its stderr noise when a client hangs up on it (timeouts, kill -9)."""
+    server = fake._server
+    original = server.handle_error
+
+    def handle_error(request, client_address):
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            original(request, client_address)
+
+    server.handle_error = handle_error
+    return fake

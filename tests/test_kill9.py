@@ -1,0 +1,103 @@
+"""kill -9 at random moments of `evidence refresh`, twenty times over: the cache always opens,
+passes SQLite's integrity check and the project's consistency checks, and a final refresh
+completes with no duplicate and no lost record.
+
+The moments are seeded random delays scaled to how long one refresh takes on this machine
+(measured first), so kills land in start-up, searching, fetching, tagging and storing alike.
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import sqlite3
+import subprocess
+import time
+
+import pytest
+
+from evidence_cli.store import integrity
+from evidence_cli.store.db import open_store
+from tests.cache_helpers import TOPIC, make_workspace, quiet
+from tests.conftest import EVIDENCE, subprocess_env
+
+pytest.importorskip("evidence_cli.tagging.tagger", reason="the tagger (evidence_cli.tagging.tagger) has not landed")
+
+RECORDS = 3000
+ROUNDS = 20
+SEED = 9
+
+
+def run_refresh(root, env, *args) -> subprocess.Popen:
+    return subprocess.Popen([*EVIDENCE, "--workspace", str(root), "--quiet", "refresh", *args], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def check_cache(db) -> None:
+    """What must hold after every kill."""
+    with open_store(db, create=False) as store:  # opens (and finishes any interrupted migration)
+        assert store.conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        failed = integrity.problems(integrity.check_store(store))
+        assert failed == [], failed
+        rows = store.conn.execute("SELECT count(*), count(DISTINCT pmid) FROM topic_articles WHERE topic = ?",
+                                  (TOPIC,)).fetchone()
+        assert rows[0] == rows[1]
+
+
+def test_kill9_twenty_times_then_complete(tmp_path, make_fake):
+    fake = quiet(make_fake(RECORDS, rate_limit=None))
+    env = subprocess_env(fake)
+    rng = random.Random(SEED)
+
+    # How long one whole refresh takes here (a scratch workspace): the kill window.
+    scratch = make_workspace(tmp_path / "scratch")
+    started = time.monotonic()
+    proc = run_refresh(scratch, env)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err.decode()
+    window = time.monotonic() - started
+
+    root = make_workspace(tmp_path / "ws")
+    db = root / "cache" / "evidence.sqlite"
+    killed = 0
+    for round_ in range(ROUNDS):
+        if round_ % 5 == 4:  # NCBI moves on between cron runs: new and revised records
+            fake.add_records(40)
+            fake.modify(rng.sample(sorted(fake.records), 25))
+        # Mostly --full (a whole run's work to interrupt); every third an ordinary run, which
+        # resumes an interrupted first run or fetches the changes since the last complete one.
+        args = () if round_ % 3 == 0 else ("--full",)
+        proc = run_refresh(root, env, *args)
+        time.sleep(rng.uniform(0.0, window))
+        proc.send_signal(signal.SIGKILL)
+        _, err = proc.communicate(timeout=60)
+        if proc.returncode == -signal.SIGKILL:
+            killed += 1
+        else:
+            assert proc.returncode == 0, err.decode()
+        if db.exists():
+            check_cache(db)
+    print(f"window {window:.2f} s, killed {killed} of {ROUNDS}")
+    assert killed >= ROUNDS // 4, f"only {killed} of {ROUNDS} refreshes were still running when killed"
+
+    proc = run_refresh(root, env)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err.decode()
+    check_cache(db)
+    conn = sqlite3.connect(db)
+    cached = [r[0] for r in conn.execute("SELECT pmid FROM topic_articles WHERE topic = ?", (TOPIC,))]
+    assert len(cached) == len(set(cached))  # no duplicate
+    assert set(cached) == set(fake.records)  # no lost record, nothing extra
+    assert conn.execute("SELECT count(*) FROM articles").fetchone()[0] == len(fake.records)
+    # Every record's tags are there (a kill never leaves a record stored but untagged).
+    assert conn.execute("SELECT count(*) FROM tags WHERE topic = ?", (TOPIC,)).fetchone()[0] == len(fake.records)
+    # The killed runs are in the run log as interrupted; none is left 'running'.
+    outcomes = dict(conn.execute("SELECT outcome, count(*) FROM runs WHERE topic = ? GROUP BY outcome", (TOPIC,)))
+    assert "running" not in outcomes
+    assert outcomes.get("interrupted", 0) >= 1 and outcomes["complete"] >= 1
+    # Revised records were picked up: the cache holds each record's latest revision.
+    revised = {p: r.mdat.isoformat() for p, r in fake.records.items()}
+    stored = dict(conn.execute("SELECT pmid, date_revised FROM articles"))
+    stale = [p for p, day in revised.items() if stored.get(p) != day]
+    assert stale == []
+    conn.close()
