@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from evidence_cli.cli import app
-from evidence_cli.errors import EvidenceError, ExitCode
+from evidence_cli.errors import ExitCode
 from evidence_cli.evidence import check as chk
 from tests.test_check import BLOG_SECTIONS, HOOKS, blog_text, build_cache, make_workspace
 
@@ -25,16 +25,6 @@ It may improve cognitive function in some patients.
 
 The clinic is open on Sundays.
 """
-
-
-def real_tagger_ready() -> bool:
-    try:
-        from evidence_cli.workspace import load_topic_file
-
-        chk.tagger_hooks(load_topic_file(Path(__file__).resolve().parents[1] / "queries" / "ketamine-depression.toml"))
-        return True
-    except (ImportError, EvidenceError):  # not landed yet, or the shipped topic has no claim rules yet
-        return False
 
 
 @pytest.fixture
@@ -130,8 +120,6 @@ def test_stale_and_empty_cache_warn_with_the_refresh_command(tmp_path, stand_in_
     assert not (empty / "cache").exists()
 
 
-@pytest.mark.skipif(not real_tagger_ready(), reason="the tagger (compile_rules, split_sentences, "
-                    "claims_in_sentence) or the topic's claim rules have not landed yet")
 def test_blog_post_end_to_end_with_the_real_tagger(tmp_path):
     root = build_cache(tmp_path / "ws")
     result = run(root, write(tmp_path, blog_text(), "blog.txt"), "--format", "json")
