@@ -23,6 +23,7 @@ query = "ketamine AND depression"
 
 [claims.rapid_onset]
 label = "Rapid onset"
+patterns = ['\\brapid(?:ly)? (?:anti-?depress\\w*|relief)']
 '''
 
 # Fast settings for tests that do not measure NCBI's limit: the fake is told the same rate.
@@ -89,18 +90,4 @@ def subprocess_env(fake: FakeEutils, **kwargs) -> dict[str, str]:
     return env
 
 
-def patch_tagger_if_missing() -> None:
-    """Until the tagger lands (evidence_cli.tagging.tag_article), refresh stores a bare Tagging."""
-    import evidence_cli.tagging as tagging
-
-    if hasattr(tagging, "tag_article"):
-        return
-    import evidence_cli.ingest as ingest
-    from evidence_cli.tagging.model import Tagging
-
-    ingest.topic_tagger = lambda topic: (lambda article: Tagging(design="other"))  # type: ignore[assignment]
-
-
-# `evidence` in a subprocess (python -m evidence_cli, with the tagger stand-in above when needed).
-EVIDENCE = [sys.executable, "-c", "import tests.conftest as c; c.patch_tagger_if_missing(); "
-            "from evidence_cli.cli import app; app(prog_name='evidence')"]
+EVIDENCE = [sys.executable, "-m", "evidence_cli"]  # `evidence`, in a subprocess

@@ -488,6 +488,13 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     fake: FakeEutils
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return  # the client gave up (a read timeout, a killed process): normal here
+        super().handle_error(request, client_address)
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as NCBI

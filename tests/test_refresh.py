@@ -14,12 +14,7 @@ from evidence_cli.cli import app
 from evidence_cli.errors import ExitCode
 from evidence_cli.refresh import refresh_lock
 from evidence_cli.workspace import find_workspace
-from tests.conftest import needs_shared, patch_tagger_if_missing
-
-
-@pytest.fixture(autouse=True)
-def _tagger() -> None:
-    patch_tagger_if_missing()
+from tests.conftest import needs_shared
 
 
 def run(workspace: Path, *args: str):
