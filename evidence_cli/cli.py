@@ -142,6 +142,38 @@ def import_(
         st.output.info(result.summary())
 
 
+@app.command("tag")
+def tag(
+    ctx: typer.Context,
+    file: Annotated[str, typer.Argument(help="JSON Lines, one abstract a line (title, abstract; optional id, pmid, publication_types, mesh); - for stdin.")],
+    topic: Annotated[Optional[str], typer.Option("--topic", "-t", help="Topic whose claim rules to use (default: the only topic).")] = None,
+) -> None:
+    """Tag abstracts from JSON Lines: design, sample size, claims with stance and sentence (no network, no cache).
+
+    Writes one JSON line per input line, in order. A malformed or non-UTF-8 line stops the
+    run with its line number and exit code 5.
+    """
+    with command_edge(ctx) as st:
+        from evidence_cli.tag_service import tag_jsonl
+
+        tag_jsonl(st.workspace(), topic, file, st.output.data)
+
+
+@app.command("retag")
+def retag(
+    ctx: typer.Context,
+    topics: Annotated[Optional[list[str]], typer.Argument(help="Topics to retag (default: every topic of the workspace).")] = None,
+) -> None:
+    """Recompute the tags of every cached record after the claim rules or the tagger changed."""
+    with command_edge(ctx) as st:
+        from evidence_cli.tag_service import retag as retag_topics
+
+        with st.output.progress("retagging") as bar:
+            results = retag_topics(st.workspace(), topics or [], progress=bar.advance)
+        for result in results:
+            st.output.info(result.summary())
+
+
 @app.command("doctor")
 def doctor(
     ctx: typer.Context,
@@ -218,7 +250,7 @@ def report(
     design: Annotated[Optional[list[str]], typer.Option("--design", "-d", help="Count only this design (repeatable): meta-analysis, systematic-review, rct, non-randomized-trial, observational, case-report, narrative-review, preclinical, protocol, other.")] = None,
     humans_only: Annotated[bool, typer.Option("--humans-only", help="Count human studies only.")] = False,
     min_n: Annotated[Optional[int], typer.Option("--min-n", metavar="N", help="Count studies with at least N participants.")] = None,
-    limit: Annotated[Optional[int], typer.Option("--limit", "-n", help="Studies listed per claim (default 20; all in json); 0 lists all.")] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", "-n", help="Studies listed per claim (default 20); 0 lists all. JSON pmids are always complete.")] = None,
     output: OutputOpt = None,
 ) -> None:
     """Claim-by-claim evidence: studies by stance and design, participants, verdicts, study lists."""
@@ -231,7 +263,7 @@ def report(
         formats.check_choice(fmt, formats.REPORT_FORMATS)
         filters = ReportFilters(since=since, designs=tuple(design or ()), humans_only=humans_only, min_n=min_n)
         result = topic_report(st.workspace(), topic, claim_id=claim, filters=filters,
-                              study_limit=formats.study_limit(fmt, limit), with_studies=fmt != "csv")
+                              study_limit=formats.study_limit(limit), with_studies=fmt != "csv")
         formats.deliver(st.output, output, formats.report_text(result, fmt), lambda console: print_report(console, result))
 
 

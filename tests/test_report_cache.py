@@ -130,10 +130,12 @@ def open_demo(tmp_path: Path) -> Store:
 
 # ---- the store SQL ----------------------------------------------------------------------------
 
-def test_cells_exclude_retracted_and_count_primary_participants(tmp_path):
+def test_cells_set_retracted_apart_and_count_primary_participants(tmp_path):
     store = open_demo(tmp_path)
-    cells = [c for c in claim_cells(store, TOPIC) if c.claim_id == "rapid_onset"]
-    assert sum(c.studies for c in cells) == 7  # 101-107; 108 is retracted
+    all_cells = [c for c in claim_cells(store, TOPIC) if c.claim_id == "rapid_onset"]
+    assert [c.pmids for c in all_cells if c.retracted] == [("108",)]
+    cells = [c for c in all_cells if not c.retracted]
+    assert sum(c.studies for c in cells) == 7  # 101-107
     # 40 + 60 + 80 + 30 + 200: the meta-analyses' pooled 1000 and 900 are not participants
     assert sum(c.participants for c in cells) == 410
 
@@ -142,7 +144,7 @@ def test_filters_in_sql(tmp_path):
     store = open_demo(tmp_path)
 
     def count(filters: ReportFilters, claim: str = "rapid_onset") -> int:
-        return sum(c.studies for c in claim_cells(store, TOPIC, filters, [claim]))
+        return sum(c.studies for c in claim_cells(store, TOPIC, filters, [claim]) if not c.retracted)
 
     assert count(ReportFilters(since=2020)) == 4  # 101, 102, 104, 107
     assert count(ReportFilters(designs=("rct",))) == 4  # 103-106
@@ -159,6 +161,8 @@ def test_study_rows_strongest_first_with_retracted_flagged_and_capped(tmp_path):
     capped = study_rows(store, TOPIC, NO_FILTERS, ["rapid_onset", "trd"], per_claim=2)
     assert [(r.claim_id, r.pmid) for r in capped] == [
         ("rapid_onset", "101"), ("rapid_onset", "102"), ("trd", "109"), ("trd", "103")]
+    picked = study_rows(store, TOPIC, only=[("rapid_onset", "105"), ("trd", "103"), ("rapid_onset", "101")])
+    assert [(r.claim_id, r.pmid) for r in picked] == [("rapid_onset", "101"), ("rapid_onset", "105"), ("trd", "103")]
 
 
 def test_fts_query_neutralises_syntax():

@@ -174,17 +174,20 @@ class ClaimSummary:
         return {"supports": self.supports, "contradicts": self.contradicts, "neutral": self.neutral}[stance]
 
 
-def summarize_claim(claim_id: str, label: str, cells: Iterable[Cell], *,
-                    pmids: Sequence[str] = (), retracted: Sequence[str] = ()) -> ClaimSummary:
-    """Fold one claim's grouped counts (`store.reports.Cell`) into its summary and verdict."""
+def summarize_claim(claim_id: str, label: str, cells: Iterable[Cell], *, with_pmids: bool = True) -> ClaimSummary:
+    """Fold one claim's grouped studies (`store.reports.Cell`) into its summary and verdict.
+
+    Retracted cells give the `retracted` list and nothing else.
+    """
     stance: Counter[str] = Counter()
     by_design: Counter[str] = Counter()
     per_year: Counter[int] = Counter()
     directional: dict[str, Counter[str]] = {"supports": Counter(), "contradicts": Counter()}
     participants = human_studies = 0
     newest: int | None = None
-    for cell in cells:
-        if cell.claim_id != claim_id:
+    mine = sorted((c for c in cells if c.claim_id == claim_id), key=lambda c: c.rank)
+    for cell in mine:
+        if cell.retracted:
             continue
         stance[cell.stance] += cell.studies
         by_design[cell.design] += cell.studies
@@ -205,8 +208,29 @@ def summarize_claim(claim_id: str, label: str, cells: Iterable[Cell], *,
         participants=participants, human_studies=human_studies, newest_year=newest,
         per_year=tuple(sorted(per_year.items())),
         verdict=verdict_for(directional["supports"], directional["contradicts"], total),
-        pmids=tuple(pmids), retracted=tuple(retracted),
+        pmids=tuple(p for c in mine if not c.retracted for p in c.pmids) if with_pmids else (),
+        retracted=tuple(sorted({p for c in mine if c.retracted for p in c.pmids})),
     )
+
+
+def first_studies(cells: Iterable[Cell], limit: int) -> list[tuple[str, str]]:
+    """(claim_id, pmid) of enough studies per claim to hold its first `limit` in study-list order.
+
+    Cells come in design-then-year order; the cell where the limit falls is taken whole, since
+    its studies are ordered by sample size only once their rows are read.
+    """
+    by_claim: dict[str, list[Cell]] = {}
+    for cell in cells:
+        by_claim.setdefault(cell.claim_id, []).append(cell)
+    pairs = []
+    for claim_id, mine in by_claim.items():
+        taken = 0
+        for cell in sorted(mine, key=lambda c: c.rank):
+            if taken >= limit:
+                break
+            pairs += [(claim_id, p) for p in cell.pmids]
+            taken += len(cell.pmids)
+    return pairs
 
 
 @dataclass(frozen=True)
@@ -223,36 +247,44 @@ class Report:
 def claim_summaries(store: Store, topic: Topic, claim_ids: Sequence[str] | None = None,
                     filters: ReportFilters | None = None, *, with_pmids: bool = True) -> dict[str, ClaimSummary]:
     """Summaries of a topic's claims (all, or `claim_ids`), in topic order; for reports and `check`."""
+    return _summaries(store, topic, claim_ids, filters, with_pmids=with_pmids)[0]
+
+
+def _summaries(store: Store, topic: Topic, claim_ids: Sequence[str] | None, filters: ReportFilters | None,
+               *, with_pmids: bool = True) -> tuple[dict[str, ClaimSummary], list[Cell]]:
     from evidence_cli.store import reports as sql
 
-    filters = filters or sql.NO_FILTERS
     specs = [topic.claim(c) for c in claim_ids] if claim_ids is not None else list(topic.claims)
-    ids = [c.id for c in specs]
-    cells = sql.claim_cells(store, topic.id, filters, ids)
+    cells = sql.claim_cells(store, topic.id, filters or sql.NO_FILTERS, [c.id for c in specs])
     by_claim: dict[str, list[Cell]] = {}
     for cell in cells:
         by_claim.setdefault(cell.claim_id, []).append(cell)
-    pmids = sql.claim_pmids(store, topic.id, filters, ids) if with_pmids else {}
-    retracted = sql.retracted_pmids(store, topic.id, filters, ids)
-    return {
-        c.id: summarize_claim(c.id, c.label, by_claim.get(c.id, ()), pmids=pmids.get(c.id, ()),
-                              retracted=retracted.get(c.id, ()))
-        for c in specs
-    }
+    summaries = {c.id: summarize_claim(c.id, c.label, by_claim.get(c.id, ()), with_pmids=with_pmids) for c in specs}
+    return summaries, cells
 
 
 def build_report(store: Store, topic: Topic, *, claim_id: str | None = None,
                  filters: ReportFilters | None = None, study_limit: int | None = None,
                  with_studies: bool = True, with_pmids: bool = True) -> Report:
-    """The whole report of a topic: per-claim summaries and (capped) study lists."""
+    """The whole report of a topic: per-claim summaries and study lists (each capped at `study_limit`).
+
+    One grouped pass over the cache gives every count, PMID list and which studies lead each
+    list; only the listed studies' details are then read.
+    """
     from evidence_cli.store import reports as sql
 
     filters = filters or sql.NO_FILTERS
     claim_ids = [topic.claim(claim_id).id] if claim_id else None
-    summaries = claim_summaries(store, topic, claim_ids, filters, with_pmids=with_pmids)
+    summaries, cells = _summaries(store, topic, claim_ids, filters, with_pmids=with_pmids)
     studies: dict[str, list[StudyRow]] = {}
     if with_studies:
-        for row in sql.study_rows(store, topic.id, filters, list(summaries), per_claim=study_limit):
-            studies.setdefault(row.claim_id, []).append(row)
+        if study_limit is None:
+            rows = sql.study_rows(store, topic.id, filters, list(summaries))
+        else:
+            rows = sql.study_rows(store, topic.id, only=first_studies(cells, study_limit))
+        for row in rows:
+            listed = studies.setdefault(row.claim_id, [])
+            if study_limit is None or len(listed) < study_limit:
+                listed.append(row)
     return Report(topic.id, topic.title, sql.topic_records(store, topic.id), filters,
                   tuple(summaries.values()), {k: tuple(v) for k, v in studies.items()}, study_limit)

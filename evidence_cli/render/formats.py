@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from evidence_cli.evidence.summary import Report
 
 REPORT_FORMATS = ("table", "json", "csv", "markdown", "html")
-DEFAULT_STUDY_LIMIT = 20  # per claim, in the formats people read; json lists every study
+DEFAULT_STUDY_LIMIT = 20  # studies listed per claim unless --limit says otherwise (json's `pmids` are always complete)
 
 
 def check_choice(value: str, choices: tuple[str, ...], option: str = "--format") -> str:
@@ -25,13 +25,17 @@ def check_choice(value: str, choices: tuple[str, ...], option: str = "--format")
     return value
 
 
-def study_limit(fmt: str, limit: int | None) -> int | None:
-    """The cap on each claim's study list: --limit N (0: none), else 20 for people, none for json."""
+def study_limit(limit: int | None) -> int | None:
+    """The cap on each claim's study list: --limit N (0: none), else 20.
+
+    A complete list of 80,000 studies with their sentences costs seconds to render and
+    megabytes to read; the JSON `pmids` of each claim are complete whatever the cap.
+    """
     if limit is not None and limit < 0:
         raise UsageError("--limit must be 0 (all) or more")
     if limit is not None:
         return limit or None
-    return None if fmt == "json" else DEFAULT_STUDY_LIMIT
+    return DEFAULT_STUDY_LIMIT
 
 
 def report_text(report: Report, fmt: str) -> str | None:

@@ -75,28 +75,45 @@ _TAGGED = (
 
 @dataclass(frozen=True)
 class Cell:
-    """One group of counted (non-retracted) studies of a claim: same design, stance, year, humans."""
+    """One group of a claim's tagged studies: same design, stance, year, humans and retraction."""
 
     claim_id: str
     design: str
     stance: str
     year: int | None
     human: bool
+    retracted: bool  # retracted cells are listed, never counted
     studies: int
     participants: int
+    pmids: tuple[str, ...] = ()  # newest PMID first
+
+    @property
+    def rank(self) -> tuple[int, int]:
+        """Study-list order: strongest design first, then newest year (undated last)."""
+        return DESIGN_RANK.get(self.design, 99), -(self.year if self.year is not None else -1)
 
 
 def claim_cells(store: Store, topic: str, filters: ReportFilters = NO_FILTERS,
                 claim_ids: Sequence[str] | None = None) -> list[Cell]:
-    """Counts of non-retracted tagged studies, grouped by claim, design, stance, year and humans."""
+    """Every tagged study of the claims, grouped (one pass over the cache: the whole report's counts).
+
+    Each group carries its PMIDs (group_concat), so PMID lists and the first studies of each
+    claim come from this one query too.
+    """
     where, params = filters.where(claim_ids)
+    # The covering index (migration m002) gives each study's year without reading its article row;
+    # without statistics the planner would pick the unique pmid index and read every row.
+    tagged = _TAGGED.replace("JOIN articles a ", "JOIN articles a INDEXED BY articles_pmid_year ")
     rows = store.conn.execute(
-        f"SELECT c.claim_id, t.design, c.stance, a.year, {HUMAN_SQL} AS human, count(*), "
-        f"sum(CASE WHEN {PRIMARY_SQL} THEN coalesce(t.sample_size, 0) ELSE 0 END) "
-        f"{_TAGGED} AND t.retracted = 0{where} GROUP BY 1, 2, 3, 4, 5",
+        f"SELECT c.claim_id, t.design, c.stance, a.year, {HUMAN_SQL}, t.retracted, count(*), "
+        f"sum(CASE WHEN {PRIMARY_SQL} THEN coalesce(t.sample_size, 0) ELSE 0 END), group_concat(c.pmid) "
+        f"{tagged}{where} GROUP BY 1, 2, 3, 4, 5, 6",
         [topic, *params],
     ).fetchall()
-    return [Cell(cl, d, s, y, bool(h), n, p or 0) for cl, d, s, y, h, n, p in rows]
+    return [
+        Cell(cl, d, s, y, bool(h), bool(r), n, p or 0, tuple(reversed(pmids.split(","))))
+        for cl, d, s, y, h, r, n, p, pmids in rows
+    ]
 
 
 @dataclass(frozen=True)
@@ -120,54 +137,45 @@ class StudyRow:
 
 def study_rows(store: Store, topic: str, filters: ReportFilters = NO_FILTERS,
                claim_ids: Sequence[str] | None = None, *, per_claim: int | None = None,
-               include_retracted: bool = True) -> list[StudyRow]:
-    """Tagged studies, per claim strongest design first, then newest; `per_claim` caps each list."""
+               include_retracted: bool = True, only: Sequence[tuple[str, str]] | None = None) -> list[StudyRow]:
+    """Tagged studies, per claim strongest design first, then newest, then largest; `per_claim` caps each list.
+
+    `only`: just these (claim_id, pmid) pairs (a report's first studies, picked from its cells).
+    """
     where, params = filters.where(claim_ids)
     if not include_retracted:
         where += " AND t.retracted = 0"
-    order = f"{_RANK_SQL}, a.year DESC, coalesce(t.sample_size, -1) DESC, c.pmid DESC"
     select = (
         f"SELECT c.claim_id, c.pmid, a.year, t.design, t.sample_size, c.stance, c.evidence, "
         f"json_extract(a.authors_json, '$[0]'), a.journal, a.title, a.doi, {HUMAN_SQL}, t.retracted"
     )
-    if per_claim is None:
-        sql = f"{select} {_TAGGED}{where} ORDER BY c.claim_id, {order}"
+    order = f"{_RANK_SQL}, a.year DESC, coalesce(t.sample_size, -1) DESC, c.pmid DESC"
+    if only is not None:
+        # One query per claim and chunk: `claim_id = ? AND pmid IN (...)` is a primary-key lookup.
+        wanted: dict[str, list[str]] = {}
+        for claim_id, pmid in only:
+            wanted.setdefault(claim_id, []).append(pmid)
+        queries = [
+            (f"{select} {_TAGGED}{where} AND c.claim_id = ? AND c.pmid IN ({', '.join('?' * len(part))}) "
+             f"ORDER BY {order}", [topic, *params, claim_id, *part])
+            for claim_id, pmids in sorted(wanted.items())
+            for part in (pmids[i:i + 500] for i in range(0, len(pmids), 500))
+        ]
+    elif per_claim is None:
+        queries = [(f"{select} {_TAGGED}{where} ORDER BY c.claim_id, {order}", [topic, *params])]
     else:
-        sql = (
+        queries = [(
             f"SELECT * FROM ({select}, row_number() OVER (PARTITION BY c.claim_id ORDER BY {order}) AS rn "
-            f"{_TAGGED}{where}) WHERE rn <= ? ORDER BY claim_id, rn"
-        )
-        params.append(per_claim)
-    return [
+            f"{_TAGGED}{where}) WHERE rn <= ? ORDER BY claim_id, rn", [topic, *params, per_claim])]
+    rows = [
         StudyRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], bool(r[11]), bool(r[12]))
-        for r in store.conn.execute(sql, [topic, *params])
+        for sql, args in queries for r in store.conn.execute(sql, args)
     ]
-
-
-def claim_pmids(store: Store, topic: str, filters: ReportFilters = NO_FILTERS,
-                claim_ids: Sequence[str] | None = None) -> dict[str, list[str]]:
-    """PMIDs of each claim's counted studies (retracted excluded), strongest design first."""
-    where, params = filters.where(claim_ids)
-    out: dict[str, list[str]] = {}
-    for claim_id, pmid in store.conn.execute(
-        f"SELECT c.claim_id, c.pmid {_TAGGED} AND t.retracted = 0{where} "
-        f"ORDER BY c.claim_id, {_RANK_SQL}, a.year DESC, coalesce(t.sample_size, -1) DESC, c.pmid DESC",
-        [topic, *params],
-    ):
-        out.setdefault(claim_id, []).append(pmid)
-    return out
-
-
-def retracted_pmids(store: Store, topic: str, filters: ReportFilters = NO_FILTERS,
-                    claim_ids: Sequence[str] | None = None) -> dict[str, list[str]]:
-    """Per claim, the tagged studies flagged retracted (listed, never counted)."""
-    where, params = filters.where(claim_ids)
-    out: dict[str, list[str]] = {}
-    for claim_id, pmid in store.conn.execute(
-        f"SELECT c.claim_id, c.pmid {_TAGGED} AND t.retracted = 1{where} ORDER BY 1, 2", [topic, *params]
-    ):
-        out.setdefault(claim_id, []).append(pmid)
-    return out
+    if only is not None and any(len(p) > 500 for p in wanted.values()):  # chunks are each in order: merge
+        rows.sort(key=lambda r: r.pmid, reverse=True)
+        rows.sort(key=lambda r: (r.claim_id, DESIGN_RANK.get(r.design, 99), -(r.year or -1),
+                                 -(r.sample_size if r.sample_size is not None else -1)))
+    return rows
 
 
 def topic_records(store: Store, topic: str) -> int:
