@@ -21,7 +21,6 @@ from evidence_cli.store.db import open_store
 from tests.cache_helpers import TOPIC, make_workspace, quiet
 from tests.conftest import EVIDENCE, subprocess_env
 
-pytest.importorskip("evidence_cli.tagging.tagger", reason="the tagger (evidence_cli.tagging.tagger) has not landed")
 
 RECORDS = 3000
 ROUNDS = 20

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import io
+from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 import pytest
@@ -255,3 +256,93 @@ def test_medline_generated_records(records):
 def test_medline_arbitrary_bytes_as_a_text_file(data):
     # How `import` reads a file: text mode, UTF-8, strict (non-UTF-8 must be an InputError).
     medline_or_input_error(io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", newline=None))
+
+
+# ---- the tagger --------------------------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[1]
+VOCABULARY = [
+    "ketamine", "esketamine", "depression", "treatment-resistant", "bipolar", "suicidal ideation", "NMDA",
+    "BDNF", "mTOR", "within 24 hours", "at day 7", "week 4", "12 months", "relapse", "remission", "placebo",
+    "randomized", "double-blind", "meta-analysis", "case report", "rats", "mice", "patients", "n = 40",
+    "(n=1,234)", "forty-two", "no significant", "did not", "improved", "worsened", "significantly",
+    "cognitive", "BACKGROUND:", "METHODS:", "RESULTS:", "CONCLUSIONS:", "p < 0.05", "95% CI", ".", ",", ";",
+    "(", ")", "\n", "e.g.", "vs.", "Fig. 2", "±", "≥", "µg/kg", "0.5 mg/kg", "et al.", "i.v.", "%", "'", '"',
+]
+prose = st.lists(st.one_of(st.sampled_from(VOCABULARY), xml_text), max_size=60).map(" ".join)
+names = st.lists(st.one_of(st.sampled_from(["Randomized Controlled Trial", "Meta-Analysis", "Case Reports",
+                                            "Retracted Publication", "Review", "Humans", "Animals",
+                                            "Ketamine", "Depressive Disorder, Treatment-Resistant"]), xml_text),
+                 max_size=4)
+json_value = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=20)),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)),
+    max_leaves=8,
+)
+
+
+@pytest.fixture(scope="module")
+def rules():
+    from evidence_cli.tagging.rules import compile_rules
+    from evidence_cli.workspace import load_topic_file
+
+    return compile_rules(load_topic_file(REPO / "queries" / "ketamine-depression.toml"))
+
+
+def check_tag_output(out: dict, rules) -> None:
+    from evidence_cli.tagging.model import DESIGNS, STANCES
+
+    assert out["design"] in DESIGNS
+    assert out["sample_size"] is None or (isinstance(out["sample_size"], int) and out["sample_size"] > 0)
+    assert set(out["claims"]) <= set(rules.claim_ids)
+    for tag in out["claims"].values():
+        assert tag["stance"] in STANCES
+        assert isinstance(tag["evidence"], str) and tag["evidence"].strip()
+
+
+@PROPS
+@given(title=prose, abstract=prose, publication_types=names, mesh=names)
+@example(title="", abstract="", publication_types=[], mesh=[])
+@example(title="A. " * 400, abstract="1," * 2000, publication_types=[], mesh=[])
+@example(title="(", abstract="((((((((((n = 12" + ")" * 50, publication_types=[], mesh=[])
+def test_tagger_well_formed_records(rules, title, abstract, publication_types, mesh):
+    from evidence_cli.tagging.tagger import tag_record
+
+    out = tag_record({"id": 1, "title": title, "abstract": abstract,
+                      "publication_types": publication_types, "mesh": mesh}, rules)
+    check_tag_output(out, rules)
+
+
+@PROPS
+@given(st.dictionaries(st.sampled_from(["id", "pmid", "title", "abstract", "publication_types", "mesh", "x"]),
+                       json_value, max_size=6))
+@example({"title": 3})
+@example({"mesh": "Ketamine"})
+@example({"publication_types": [None]})
+def test_tagger_arbitrary_json_objects(rules, record):
+    from evidence_cli.tagging.tagger import tag_record
+
+    try:
+        out = tag_record(record, rules)
+    except InputError as exc:
+        assert "\n" not in exc.message
+        return
+    check_tag_output(out, rules)
+
+
+@PROPS
+@given(st.lists(st.tuples(st.one_of(st.none(), st.sampled_from(["BACKGROUND", "METHODS", "RESULTS", "x"]), xml_text),
+                          prose), max_size=5), prose)
+def test_tagger_on_articles_with_sections(rules, sections, title):
+    from evidence_cli.pubmed.model import AbstractSection
+    from evidence_cli.tagging.tagger import tag_article
+
+    article = Article(pmid="1", title=title,
+                      abstract=tuple(AbstractSection(text, label, label) for label, text in sections))
+    try:
+        tagging = tag_article(article, rules)
+    except EvidenceError:
+        return
+    check_tag_output({"design": tagging.design, "sample_size": tagging.sample_size,
+                      "claims": {c.claim_id: {"stance": c.stance, "evidence": c.evidence} for c in tagging.claims}},
+                     rules)
