@@ -336,6 +336,7 @@ def new(
     ctx: typer.Context,
     topic: TopicArg = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table, json or markdown.")] = "table",
+    limit: Annotated[Optional[int], typer.Option("--limit", "-n", help="Records listed per claim in table and markdown (default 20); 0 lists all. JSON lists all.")] = None,
 ) -> None:
     """What the latest refresh added or changed, claim by claim (the digest to mail from cron)."""
     with command_edge(ctx) as st:
@@ -345,9 +346,10 @@ def new(
         from evidence_cli.render.structured import to_json
 
         formats.check_choice(fmt, ("table", "json", "markdown"))
+        cap = formats.study_limit(limit)
         digest = latest_digest(st.workspace(), topic)
-        text = {"json": lambda: to_json(digest_dict(digest)), "markdown": lambda: digest_markdown(digest)}.get(fmt)
-        formats.deliver(st.output, None, text() if text else None, lambda console: print_digest(console, digest))
+        text = {"json": lambda: to_json(digest_dict(digest)), "markdown": lambda: digest_markdown(digest, cap)}.get(fmt)
+        formats.deliver(st.output, None, text() if text else None, lambda console: print_digest(console, digest, cap))
 
 
 @app.command("init")

@@ -84,8 +84,8 @@ def ris(row: ExportRow) -> str:
     lines += [("KW", k) for k in a.keywords]
     if is_retracted(row):
         lines += [("N1", retraction_note(a)), ("KW", RETRACTED)]
-    lines.append(("ER", ""))
-    return "".join(f"{tag}  - {one_line(value)}".rstrip() + "\n" for tag, value in lines if value or tag == "ER") + "\n"
+    body = "".join(f"{tag}  - {one_line(value)}\n" for tag, value in lines if value)
+    return body + "ER  - \n\n"  # the spec's end tag keeps its trailing space
 
 
 # ---- BibTeX -----------------------------------------------------------------------------------

@@ -35,36 +35,47 @@ def digest_dict(d: Digest) -> dict[str, Any]:
     }
 
 
-def digest_markdown(d: Digest) -> str:
+def _more(total: int, limit: int | None) -> str:
+    return f"… and {total - limit} more (`evidence new --limit 0` lists all)" if limit and total > limit else ""
+
+
+def digest_markdown(d: Digest, limit: int | None = 20) -> str:
     lines = [f"# What is new: {md(d.title)}", "", md(d.headline()), ""]
     for c in d.claims:
         lines += [f"## {md(c.label)} (`{c.id}`)", "", f"Now **{md(c.verdict.keyword)}**: {md(c.verdict.reason)}", ""]
         lines += [f"- [{s.pmid}]({pubmed_url(s.pmid)}) {md(_study_words(s).split(' ', 1)[1])}, **{stance}**: "
-                  f"{md(evidence)}" for s, stance, evidence in c.studies]
+                  f"{md(evidence)}" for s, stance, evidence in c.studies[:limit]]
+        lines += [f"- {_more(len(c.studies), limit)}"] if _more(len(c.studies), limit) else []
         lines.append("")
     if d.untagged:
-        lines += ["## Records that make none of the claims", ""]
-        lines += [f"- [{s.pmid}]({pubmed_url(s.pmid)}) {md(s.title or '')} ({s.change})" for s in d.untagged]
+        lines += [f"## {len(d.untagged)} records that make none of the claims", ""]
+        lines += [f"- [{s.pmid}]({pubmed_url(s.pmid)}) {md(s.title or '')} ({s.change})" for s in d.untagged[:limit]]
+        lines += [f"- {_more(len(d.untagged), limit)}"] if _more(len(d.untagged), limit) else []
         lines.append("")
     if d.deleted:
         lines += ["## Deleted from PubMed", "", ", ".join(d.deleted), ""]
     return "\n".join(lines)
 
 
-def print_digest(console: Console, d: Digest) -> None:
+def print_digest(console: Console, d: Digest, limit: int | None = 20) -> None:
     from rich.text import Text
 
     console.print(Text(d.headline(), style="bold"))
     for c in d.claims:
         console.print()
-        console.print(Text.assemble((c.label, "bold"), (f" ({c.id}) ", "dim"), f"now {c.verdict}"))
-        for s, stance, evidence in c.studies:
+        console.print(Text.assemble((c.label, "bold"), (f" ({c.id}, {len(c.studies)} new or changed) ", "dim"),
+                                    f"now {c.verdict}"))
+        for s, stance, evidence in c.studies[:limit]:
             console.print(Text.assemble(f"  {_study_words(s)} ", (stance, "bold"), f": {evidence}"))
+        if _more(len(c.studies), limit):
+            console.print(Text("  " + _more(len(c.studies), limit).replace("`", ""), style="dim"))
     if d.untagged:
         console.print()
-        console.print(Text("Records that make none of the claims", style="bold"))
-        for s in d.untagged:
-            console.print(f"  {s.pmid} ({s.change}): {s.title or ''}", markup=False)
+        console.print(Text(f"{len(d.untagged)} records that make none of the claims", style="bold"))
+        for s in d.untagged[:limit]:
+            console.print(Text(f"  {s.pmid} ({s.change}): {s.title or ''}"))
+        if _more(len(d.untagged), limit):
+            console.print(Text("  " + _more(len(d.untagged), limit).replace("`", ""), style="dim"))
     if d.deleted:
         console.print()
         console.print(f"Deleted from PubMed: {', '.join(d.deleted)}")
