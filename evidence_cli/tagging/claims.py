@@ -72,6 +72,8 @@ def clause_stance(clause: str, role: str, rules: ClaimRules | None = None) -> st
         return "contradicts"
     if role in (BODY, BACKGROUND) and not cues.FINDING.search(clause) and cues.HEDGE.search(clause):
         return "neutral"  # outside results: a hypothesis or a description, not a finding
+    if cues.DESCRIPTIVE.search(clause) and not cues.FINDING.search(clause):
+        return "neutral"
     if rules is not None and rules.supports is not None and rules.supports.search(clause):
         return "supports"
     if rules is not None and rules.contradicts is not None and rules.contradicts.search(clause):
@@ -197,7 +199,7 @@ def _tally(votes: Sequence[Vote]) -> str | None:
         return None
     if s > c + u:
         return "supports"
-    if c > s:
+    if c > s + n:  # a harm or a null result outweighs explicit "not impaired" / "no direction" only if larger
         return "contradicts"
     return "neutral"
 

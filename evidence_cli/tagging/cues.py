@@ -70,7 +70,8 @@ FUTURE = _rx(
     r"\bneeds? to be\b", r"\b(?:future|further|more|additional|larger) (?:\w+ ){0,3}?(?:research|studies|"
     r"investigations?|trials|work|experiments|exploration)\b",
     r"\bshould be (?:further )?(?:investigated|explored|examined|confirmed|studied|evaluated|tested)\b",
-    r"\bwarrants? (?:further|additional)\b", r"\bremains? to be (?:determined|established|elucidated|seen)\b",
+    r"\bwarrants? (?:further|additional)\b", r"\bneed (?:for|to) (?:\w+ )?(?:further|more|additional|larger)\b",
+    r"\bthe need (?:for|to)\b", r"\bremains? to be (?:determined|established|elucidated|seen)\b",
 )
 
 # --- what a finding says --------------------------------------------------------------------------
@@ -120,6 +121,9 @@ HEDGE = _rx(
     r"\binsights? into\b", r"\bmechanisms? (?:of|underlying|behind|for)\b", r"\bunderstand\w*\b",
     r"\bframework\b", r"\brole of\b", r"\bgiven the\b",
 )
+# The claim as the object of study, not a result ("insights into the mechanisms of the sustained effect").
+DESCRIPTIVE = _rx(r"\binsights? into\b", r"\bmechanisms? (?:of|underlying|behind|for)\b",
+                  r"\bunderstand\w* (?:of |how )?", r"\bframework for\b")
 # Doubt about the evidence: weighs against a positive reading of the same claim.
 UNCERTAIN = _rx(
     r"\b(?:remains?|is|are|still) (?:\w+ )?(?:unclear|uncertain|lacking|limited|inconclusive|controversial|"

@@ -54,7 +54,7 @@ SYSTEMATIC_TEXT = _rx(
     r"queried|screened)",
     r"\b(?:studies|articles|trials|publications|records) were (?:included|selected|identified|screened|retrieved)",
 )
-REVIEW_TITLE = _rx(r"\breview\b", r"\boverview\b", r"\bperspectives?\b", r"\bupdate on\b", r"\bnarrative\b",
+REVIEW_TITLE = _rx(r"(?<!chart )(?<!record )(?<!records )(?<!retrospective )(?<!case )(?<!file )\breview\b", r"\boverview\b", r"\bperspectives?\b", r"\bupdate on\b", r"\bnarrative\b",
                    r"\bprimer\b", r"\bstate of the art\b", r"\bcurrent (?:status|evidence|concepts)\b",
                    r"\bwhat (?:we|do we) know\b", r"\blessons\b")
 REVIEW_TEXT = _rx(
@@ -75,6 +75,8 @@ ANIMAL = _rx(
     r"\btail[- ]suspension\b", r"\bsucrose preference\b", r"\bescape behavio", r"\bbehavioral despair\b",
     r"\bsocial defeat\b", r"\bchronic (?:unpredictable|mild|restraint|variable) stress\b", r"\bi\.p\.",
     r"\bintraperitoneal\w*", r"\boptogenetic\w*", r"\bphotostimulation\b", r"\bin the living brain\b",
+    r"\bin vivo\b", r"\b(?:burst|neuronal|spontaneous) firing\b", r"\bpatch[- ]clamp\w*", r"\belectrophysiolog\w*",
+    r"\bsingle (?:systemic |i\.p\. )?injection\b",
     r"\banimals?\b",
 )
 HUMAN = _rx(
@@ -101,14 +103,16 @@ OBSERVATIONAL = _rx(
     r"\b(?:medical|health|electronic) records\b", r"\bregistr(?:y|ies)\b", r"\bdatabases?\b", r"\bclaims data\b",
     r"\bpharmacovigilance\b", r"\bdisproportionality\b", r"\badverse event reporting\b", r"\bFAERS\b",
     r"\bVigiBase\b", r"\bsurvey\w*\b", r"\bnaturalistic\b", r"\breal[- ]world\b", r"\bcase series\b",
-    r"\bobservational\b", r"\bpopulation[- ]based\b", r"\bpost[- ]?marketing\b", r"\bquestionnaires?\b",
+    r"\bobservational\b", r"\bpopulation[- ]based\b", r"\bpost[- ]?marketing\b",
     r"\bprevalence\b", r"\bincidence of\b(?=.*\b(?:users|population)\b)",
 )
+NON_RANDOMIZED_STRONG = _rx(
+    r"\bopen[- ]label\b", r"\bsingle[- ]arm\b", r"\buncontrolled (?:\w+ )?(?:trial|study)\b", r"\bnon-?randomi[sz]ed\b",
+    r"\bproof[- ]of[- ]concept\b", r"\bphase (?:I|II|1|2|1b|2a|IIa|Ib)\b", r"\bsingle[- ]group\b",
+)
 NON_RANDOMIZED = _rx(
-    r"\bopen[- ]label\b", r"\bsingle[- ]arm\b", r"\buncontrolled\b", r"\bnon-?randomi[sz]ed\b",
-    r"\bpilot (?:study|trial)\b", r"\bproof[- ]of[- ]concept\b", r"\bphase (?:I|II|1|2|1b|2a|IIa|Ib)\b",
-    r"\bfeasibility (?:study|trial)\b", r"\bopen (?:study|trial)\b", r"\bprospective (?:\w+ )?(?:study|trial)\b",
-    r"\bclinical trial\b", r"\bsingle[- ]group\b", r"\bpre-?post\b",
+    r"\buncontrolled\b", r"\bpilot (?:study|trial)\b", r"\bfeasibility (?:study|trial)\b", r"\bopen (?:study|trial)\b",
+    r"\bprospective (?:\w+ )?(?:study|trial)\b", r"\bclinical trial\b", r"\bpre-?post\b",
 )
 INTERVENTION = _rx(r"\breceiv\w*\b", r"\b(?:were|was) (?:\w+ )?(?:treated|administered|given|infused)\b",
                    r"\b(?:underwent|completed) (?:\w+ )?(?:infusions?|treatment|sessions)\b")
@@ -148,13 +152,15 @@ def classify_design(
         return "preclinical"
     if is_animal_study(own, mesh_lower):
         return "preclinical"
+    if not HUMAN.search(own) and not ANIMAL.search(own) and is_animal_study(every, mesh_lower):
+        return "preclinical"  # the study's own sentences name no subjects; its background does
     if CASE_SERIES.search(own):
         return "observational"
     if CASE_REPORT.search(own):
         return "case-report"
     if RCT.search(own):
         return "rct"
-    if any(_TRIAL_TYPES.match(t) for t in types):
+    if any(_TRIAL_TYPES.match(t) for t in types) or NON_RANDOMIZED_STRONG.search(own):
         return "non-randomized-trial"
     if OBSERVATIONAL.search(own):
         return "observational"

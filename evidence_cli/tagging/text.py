@@ -189,11 +189,21 @@ _CLAUSE_BREAK = re.compile(
 )
 
 
+_CONCESSIVE = re.compile(r"^\W*(?:despite|although|though|while|whereas|even though|in spite of)\b[^,;]*,", re.I)
+
+
 def clause_spans(sentence: str) -> list[tuple[int, int]]:
-    """(start, end) of the clauses of a sentence; breaks inside parentheses are ignored."""
+    """(start, end) of the clauses of a sentence; breaks inside parentheses are ignored.
+
+    A leading concession ("Despite robust antidepressant effects, ...") is a clause of its own.
+    """
     depth_at = _paren_depths(sentence)
     spans, start = [], 0
-    for match in _CLAUSE_BREAK.finditer(sentence):
+    lead = _CONCESSIVE.match(sentence)
+    if lead:
+        spans.append((0, lead.end() - 1))
+        start = lead.end()
+    for match in _CLAUSE_BREAK.finditer(sentence, start):
         if depth_at[match.start()]:
             continue
         spans.append((start, match.start()))

@@ -1,0 +1,134 @@
+"""`evidence tag` (JSON Lines in, JSON Lines out, no cache) and `evidence retag` (the cache).
+
+The tagger itself is pure (`evidence_cli.tagging`); this module holds the I/O around it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from evidence_cli.errors import InputError
+from evidence_cli.workspace import Workspace
+
+RETAG_BATCH = 1000  # records per transaction: one commit per batch keeps retag fast
+
+
+def tag_jsonl(workspace: Workspace, topic_id: str | None, source: str, emit: Callable[[str], None]) -> int:
+    """Tag each JSON line of `source` (`-` is stdin) and `emit` one JSON line per record, in order.
+
+    A malformed line stops the run with an InputError naming the line; lines before it are out.
+    Blank lines are skipped. Returns the number of records tagged.
+    """
+    from evidence_cli.tagging import compile_rules
+
+    rules = compile_rules(workspace.resolve_topic(topic_id))
+    label = "stdin" if source == "-" else source
+    count = 0
+    with _open_lines(source, label) as stream:
+        for line in tag_lines(stream, rules, label):
+            emit(line)
+            count += 1
+    return count
+
+
+def tag_lines(stream: Iterable[bytes], rules, label: str = "input") -> Iterator[str]:
+    """JSON Lines (bytes) -> tagged JSON lines; InputError on the first bad line."""
+    from evidence_cli.tagging import tag_record
+
+    for number, raw in enumerate(stream, 1):
+        try:
+            line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{label}: line {number}: not UTF-8 text (byte {exc.start + 1})") from None
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{label}: line {number}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+        if not isinstance(record, dict):
+            raise InputError(f"{label}: line {number}: expected a JSON object, got {type(record).__name__}")
+        try:
+            tagged = tag_record(record, rules)
+        except InputError as exc:
+            raise InputError(f"{label}: line {number}: {exc.message}") from None
+        yield json.dumps(tagged, ensure_ascii=False)
+
+
+class _open_lines:
+    def __init__(self, source: str, label: str) -> None:
+        self.source, self.label = source, label
+        self.fh: IO[bytes] | None = None
+
+    def __enter__(self) -> IO[bytes]:
+        if self.source == "-":
+            return sys.stdin.buffer
+        path = Path(self.source)
+        if path.is_dir():
+            raise InputError(f"{self.label}: is a folder, not a file")
+        try:
+            self.fh = open(path, "rb")  # noqa: SIM115 - closed in __exit__
+        except OSError as exc:
+            raise InputError(f"{self.label}: cannot read: {exc.strerror or exc}") from None
+        return self.fh
+
+    def __exit__(self, *exc: object) -> None:
+        if self.fh is not None:
+            self.fh.close()
+
+
+@dataclass(frozen=True)
+class RetagResult:
+    topic: str
+    records: int
+    seconds: float
+
+    def summary(self) -> str:
+        rate = f", {self.records / self.seconds:,.0f} records/s" if self.seconds > 0 and self.records else ""
+        return f"retagged {self.records:,} records of topic {self.topic} ({self.seconds:.1f} s{rate})"
+
+
+def retag(
+    workspace: Workspace,
+    topic_ids: Iterable[str] = (),
+    *,
+    batch_size: int = RETAG_BATCH,
+    progress: Callable[[int], None] | None = None,
+) -> list[RetagResult]:
+    """Recompute the tags of every cached record of the topics (all topics when none is named)."""
+    from evidence_cli.store.articles import iter_topic_articles
+    from evidence_cli.store.db import open_store
+    from evidence_cli.store.tags import save_tags
+    from evidence_cli.tagging import TAGGER_VERSION, compile_rules, tag_article
+
+    ids = list(topic_ids) or workspace.topic_ids()
+    topics = [workspace.load_topic(t) for t in ids]  # every topic file checked before any write
+    rules = {t.id: compile_rules(t) for t in topics}
+    results = []
+    store = open_store(workspace.db_path, create=False)
+    try:
+        for topic in topics:
+            started = time.monotonic()
+            total = 0
+            batch = []
+            for article in iter_topic_articles(store, topic.id, chunk=batch_size):
+                batch.append((article.pmid, tag_article(article, rules[topic.id])))
+                if len(batch) >= batch_size:
+                    total += save_tags(store, topic.id, batch, TAGGER_VERSION)
+                    if progress is not None:
+                        progress(len(batch))
+                    batch = []
+            if batch:
+                total += save_tags(store, topic.id, batch, TAGGER_VERSION)
+                if progress is not None:
+                    progress(len(batch))
+            results.append(RetagResult(topic.id, total, time.monotonic() - started))
+    finally:
+        store.close()
+    return results
