@@ -33,14 +33,24 @@ class Store:
             raise translate_sqlite_error(exc, self.path) from None
         try:
             yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
+        except BaseException as exc:
+            self._rollback()
+            # Disk full, I/O errors, a corrupt page: the user's to fix, so one clear CacheError.
+            # (IntegrityError stays as it is: a constraint broken is a bug of ours.)
+            if isinstance(exc, sqlite3.OperationalError):
+                raise translate_sqlite_error(exc, self.path) from None
             raise
         try:
             self.conn.execute("COMMIT")
         except sqlite3.Error as exc:
-            self.conn.execute("ROLLBACK")
+            self._rollback()
             raise translate_sqlite_error(exc, self.path) from None
+
+    def _rollback(self) -> None:
+        # SQLite rolls back by itself on some errors (SQLITE_FULL, SQLITE_IOERR): a second
+        # ROLLBACK would then fail and hide the real error.
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
 
     def close(self) -> None:
         self.conn.close()
