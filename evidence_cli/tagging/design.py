@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 
 from evidence_cli.tagging.cues import _rx
+from evidence_cli.tagging.sample_size import COUNT as PARTICIPANT_COUNT
 
 REVIEW_DESIGNS = frozenset({"meta-analysis", "systematic-review", "narrative-review"})
 
@@ -170,6 +171,8 @@ def classify_design(
         return "other"
     if HUMAN.search(own) and INTERVENTION.search(own):
         return "non-randomized-trial"
+    if PARTICIPANT_COUNT.search(own):
+        return "observational"  # people were studied, and nothing says they were assigned a treatment
     if not RESULTS_LIKE.search(own):
         return "narrative-review"  # no study of its own: an essay on the literature
     return "other"

@@ -28,7 +28,7 @@ _FILLER = r"(?:[\w'-]+,? ){0,3}?"
 
 TOTAL = re.compile(rf"\b(?:a total of|in total,?|total(?:ing|ling)?|overall,?|altogether,?)\s+({NUMBER})\s+"
                    rf"(?:[\w'-]+ ){{0,3}}?[\w-]+", re.I)
-ENROLLED = re.compile(rf"(?<![\w.,])({NUMBER})\s+(?:{_FILLER}{PEOPLE}\b[^.;]{{0,80}}?\s)?"
+ENROLLED = re.compile(rf"(?<![\w.,])({NUMBER})\s+(?:{_FILLER}{PEOPLE}\b[^.;,\d]{{0,80}}?\s)?"
                       rf"(?:were|was|had been) (?:\w+ )?(?:randomi[sz]ed|enrolled|included|recruited|allocated|"
                       rf"assigned|studied|analy[sz]ed)", re.I)
 EQUALS = re.compile(rf"(?<![%\d])(?<!%\s)(?<!%\s\()(?<!%\()\b[Nn]\s*=\s*({NUMBER})")
