@@ -168,7 +168,8 @@ _TOKEN_BEFORE = re.compile(r"(\S+)$")
 
 
 def _is_abbreviation(text: str, dot: int) -> bool:
-    match = _TOKEN_BEFORE.search(text, 0, dot)
+    # Look back a bounded stretch only: a search from 0 made long paragraphs quadratic.
+    match = _TOKEN_BEFORE.search(text, max(0, dot - 80), dot)
     if not match:
         return False
     token = match.group(1).lstrip("([\"'").lower()
