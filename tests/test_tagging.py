@@ -285,3 +285,42 @@ def test_tag_record_shape(rules):
     assert out["id"] == "x1" and out["pmid"] == "123"
     assert set(out) >= {"id", "pmid", "design", "sample_size", "claims"}
     assert set(out["claims"]["rapid_onset"]) >= {"stance", "evidence"}
+
+
+# --- cue order and scope ------------------------------------------------------------------------------
+
+def test_the_first_claim_cue_in_a_clause_governs(rules):
+    reversal = tag(rules, "Spines in stressed mice",
+                   "Here we show in mice that ketamine reversed the stress-induced loss of dendritic spines.")
+    independent = tag(rules, "A metabolite in mice",
+                      "Here we show in mice that the antidepressant-like effect was independent of NMDA receptor "
+                      "inhibition.")
+    assert stance(reversal, "neuroplasticity") == "supports"
+    assert stance(independent, "nmda") == "contradicts"
+
+
+def test_a_null_result_in_the_control_arm_is_not_a_finding(rules):
+    out = tag(rules, "BDNF and ketamine response in depression",
+              "RESULTS: Ketamine increased plasma BDNF in responders. "
+              "No change in BDNF was found in patients receiving placebo.")
+    assert stance(out, "neuroplasticity") == "supports"
+
+
+def test_fewer_relapses_support_durability(rules):
+    out = tag(rules, "Maintenance esketamine for depression",
+              "RESULTS: Fewer patients relapsed with esketamine than with placebo over 48 weeks of depression "
+              "follow-up, and esketamine delayed time to relapse.")
+    assert stance(out, "durability") == "supports"
+
+
+def test_side_effect_clause_does_not_negate_the_finding(rules):
+    out = tag(rules, "Ketamine versus midazolam",
+              "RESULTS: Ketamine reduced depression scores at 24 hours more than midazolam, with no significant "
+              "difference in dissociation.")
+    assert stance(out, "rapid_onset") == "supports"
+
+
+def test_addiction_relapse_is_not_durability(rules):
+    out = tag(rules, "Ketamine users",
+              "RESULTS: Among users with depression, relapse to ketamine use was common.")
+    assert "durability" not in out["claims"]

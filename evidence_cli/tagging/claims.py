@@ -74,10 +74,10 @@ def clause_stance(clause: str, role: str, rules: ClaimRules | None = None) -> st
         return "neutral"  # outside results: a hypothesis or a description, not a finding
     if cues.DESCRIPTIVE.search(clause) and not cues.FINDING.search(clause):
         return "neutral"
-    if rules is not None and rules.supports is not None and rules.supports.search(clause):
-        return "supports"
-    if rules is not None and rules.contradicts is not None and rules.contradicts.search(clause):
-        return "contradicts"
+    if rules is not None:
+        cue = _first_cue(clause, rules)
+        if cue is not None:
+            return cue
     if role == TITLE:
         return None
     if cues.ASSOCIATION.search(clause):
@@ -85,6 +85,17 @@ def clause_stance(clause: str, role: str, rules: ClaimRules | None = None) -> st
     if cues.UNCERTAIN.search(clause):
         return UNCERTAIN
     return "supports"
+
+
+def _first_cue(clause: str, rules: ClaimRules) -> str | None:
+    """The claim's own supports/contradicts cue that comes first in the clause: in "reversed the
+    loss of spines" the reversal governs, in "independent of NMDA receptor blockade" the independence."""
+    found = []
+    for stance, pattern in (("supports", rules.supports), ("contradicts", rules.contradicts)):
+        match = pattern.search(clause) if pattern is not None else None
+        if match:
+            found.append((match.start(), stance != "supports", stance))
+    return min(found)[2] if found else None
 
 
 def _names_treatment_contrast(clause: str) -> bool:
@@ -98,6 +109,8 @@ def sentence_stance(sentence: Sentence, spans: Sequence[tuple[int, int]], rules:
     """The stance of the clauses holding the claim; contradicting clauses win over supporting ones."""
     if sentence.role in TOPIC_ONLY_ROLES:
         return None
+    if sentence.role != CONCLUSIONS and cues.METHOD.search(sentence.norm) and not cues.RESULT.search(sentence.norm):
+        return None  # "patients with suicidal ideation were included": who was studied, not what was found
     found: list[str | None] = []
     for start, end in clause_spans(sentence.norm):
         if any(start <= s < end for s, _ in spans):

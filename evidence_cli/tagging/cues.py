@@ -30,9 +30,9 @@ STUDY_START = _rx(
     OBJECTIVE.pattern,
     r"\bhere,? we\b", r"\bin (?:this|the present|the current|our) (?:study|paper|review|work|article|trial|report|"
     r"chapter|analysis|meta-analysis)\b",
-    r"\bwe (?:report|present|describe|evaluated|examined|investigated|assessed|tested|performed|conducted|"
-    r"compared|studied|measured|analy[sz]ed|enrolled|recruited|review|discuss|show|demonstrate|found|used|"
-    r"explored|first|introduce|argue|identified|observed|treated|carried out|undertook)\b",
+    r"\bwe (?:\w+ly )?(?:report|present|describe|evaluated|examined|investigated|assessed|tested|performed|"
+    r"conducted|compared|studied|measured|analy[sz]ed|enrolled|recruited|review|reviewed|discuss|show|demonstrate|"
+    r"found|used|explored|first|introduce|argue|identified|observed|treated|carried out|undertook|followed)\b",
     r"\bthis (?:study|paper|review|article|trial|report|chapter|case|work|scoping review|systematic review|"
     r"meta-analysis)\b",
     r"\bthe (?:presented|present|reported|current) (?:case|study|work|report)\b",
@@ -59,7 +59,8 @@ RESULT = _rx(
 METHOD = _rx(
     r"\b(?:was|were) (?:\w+ )?(?:randomi[sz]ed|randomly|assigned|allocated|enrolled|recruited|included|"
     r"administered|given|treated|measured|assessed|evaluated|rated|collected|performed|conducted|searched|"
-    r"queried|extracted|used|divided|followed|calculated|selected|screened|obtained|recorded|analy[sz]ed)\b",
+    r"queried|extracted|used|divided|followed|calculated|selected|screened|obtained|recorded|analy[sz]ed|pooled|"
+    r"identified)\b",
     r"\breceived\b", r"\bprimary (?:outcome|end ?point)\b", r"\bsecondary (?:outcomes?|end ?points?)\b",
     r"\bwe (?:used|searched|conducted|performed|recruited|enrolled|analy[sz]ed|measured|extracted)\b",
     r"\b(?:trial registration|registered|clinicaltrials\.gov)\b",

@@ -91,11 +91,14 @@ def _classify(norm: str) -> str:
 
 
 def _background_lead(sentences: list[Sentence]) -> None:
-    """No sentence says where the study starts: the first sentence is background, the rest body."""
+    """No sentence says where the study starts: an opening sentence with no method or result
+    cue is background, the rest is read by its cues."""
     first = True
     for i, s in enumerate(sentences):
         if s.role == TITLE:
             continue
-        role = BACKGROUND if first and len(sentences) > 3 else _classify(s.norm)
+        role = _classify(s.norm)
+        if first and role == BODY and len(sentences) > 3 and not any(ch.isdigit() for ch in s.norm):
+            role = BACKGROUND
         sentences[i] = Sentence(s.text, s.norm, role, s.future)
         first = False

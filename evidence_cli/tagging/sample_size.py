@@ -36,14 +36,15 @@ COUNT = re.compile(rf"(?<![\w.,-])({NUMBER})\s+{_FILLER}{PEOPLE}\b", re.I)
 SCREENED = re.compile(r"^\s*(?:[\w-]+ ){0,3}?(?:were |was )?(?:screened|assessed for eligibility|approached|"
                       r"eligible|invited|contacted)\b", re.I)
 HEALTHY = re.compile(
-    rf"(?:({NUMBER}) healthy (?:controls?|volunteers?|subjects|participants|comparison subjects|individuals)"
+    rf"(?:({NUMBER}) (?:[\w-]+ )?(?:healthy (?:controls?|volunteers?|subjects|participants|comparison subjects|individuals)"
+    rf"|controls\b|control (?:subjects|participants)\b)"
     rf"|healthy (?:controls?|volunteers?|subjects|participants|comparison subjects|individuals)\b[^.;]{{0,30}}?"
     rf"\(?\s*[Nn]\s*=\s*({NUMBER}))", re.I)
 POOLED = re.compile(
     rf"\b({NUMBER})\s+(?:[\w-]+ ){{0,3}}?[\w-]*?(?:studies|trials|RCTs|articles|reports|cohorts|datasets)\b"
     rf"[^.;]{{0,90}}?(?:\b(?:including|included|involving|with|covering|comprising|of|totall?ing|enrolling|"
     rf"encompassing|representing)\s+(?:a total of\s+)?({NUMBER})\s+(?:[\w-]+ ){{0,3}}?{PEOPLE}\b"
-    rf"|\(\s*[Nn]\s*=\s*({NUMBER}))", re.I)
+    rf"|\(?\s*\b[Nn]\s*=\s*({NUMBER}))", re.I)
 POOLED_TOTAL = re.compile(rf"\b(?:a total of|in total,?|total of|overall)\s+({NUMBER})\s+(?:[\w-]+ ){{0,3}}?{PEOPLE}\b",
                           re.I)
 

@@ -185,7 +185,7 @@ def _is_abbreviation(text: str, dot: int) -> bool:
 # own stance, so "effective at 4 days but not at 42 days" gives two findings.
 _CLAUSE_BREAK = re.compile(
     r";\s+|,?\s+but\s+|,\s+(?:whereas|while|although|though|yet|except)\s+|\s+whereas\s+|"
-    r"[.,;]?\s+however,?\s+|,\s+and\s+(?=(?:this|these|the|its|their)\s)",
+    r"[.,;]?\s+however,?\s+|,\s+and\s+(?=(?:this|these|the|its|their)\s)|,\s+(?=with no\b|without\b)",
     re.I,
 )
 
