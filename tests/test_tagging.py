@@ -234,6 +234,8 @@ def test_calls_for_randomized_trials_do_not_make_an_rct(rules):
     ("METHODS: Of 120 patients screened, 60 were randomized to ketamine or placebo.", 60),
     ("METHODS: We studied 30 patients with depression and 25 healthy controls.", 55),
     ("METHODS: Patients aged 18-65 years received ketamine for depression.", None),
+    ("METHODS: In this phase 3 trial, 227 adults with depression were randomized.", 227),
+    ("METHODS: Chronic users (n = 40) and 40 drug-free controls completed memory tests.", 80),
 ])
 def test_sample_size_primary(rules, abstract, expected):
     out = tag(rules, "Invented study of ketamine", abstract)

@@ -24,7 +24,7 @@ PEOPLE = (r"(?:patients|participants|subjects|individuals|adults|volunteers|out-
           r"youths?|infants|neonates|inpatients|completers|residents|pregnant women|employees|athletes|"
           r"elderly|smokers|survivors|girls|boys|recipients|controls|probands|twins|families|dyads|couples)")
 _N = re.compile(NUMBER, re.I)
-_FILLER = r"(?:[\w'-]+,? ){0,3}?"
+_FILLER = r"(?:(?!\d)[\w'-]+ ){0,3}?"  # a few words ("85 premedicated children"), never another number
 
 TOTAL = re.compile(rf"\b(?:a total of|in total,?|total(?:ing|ling)?|overall,?|altogether,?)\s+({NUMBER})\s+"
                    rf"(?:[\w'-]+ ){{0,3}}?[\w-]+", re.I)
@@ -123,7 +123,8 @@ def _is_subgroup(text: str, start: int) -> bool:
     """'54% (N=43)', 'of whom 12', '(n=21) ... or placebo (n=21)' after a total: parts, not the whole."""
     before = text[max(0, start - 14):start].lower()
     return bool(re.search(r"%\s*\(?\s*(?:n\s*=\s*)?$|of (?:whom|these|them|those)\s*$|\bof the\s*$|"
-                          r"(?:aged?|mean|median|ages?)\s*(?:of\s*)?$", before))
+                          r"(?:aged?|mean|median|ages?)\s*(?:of\s*)?$|\b(?:phase|grade|type|stage|class|step|day|week|"
+                          r"month|year|wave|arm|group|visit|level|figure|table|no\.?|item|dsm-?|icd-?)\s*$", before))
 
 
 def _healthy_controls(sentences: Sequence[tuple[str, str]], base: tuple[int, int]) -> int:
