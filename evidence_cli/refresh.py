@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
 from evidence_cli.errors import EvidenceError, IncompleteError, LockedError, TopicError
@@ -199,7 +199,7 @@ def _chain_start(store: Any, topic_id: str, after_run_id: int) -> str:
         "SELECT min(started_at) FROM runs WHERE topic = ? AND id > ? AND kind IN ('full', 'incremental')",
         (topic_id, after_run_id),
     ).fetchone()
-    return row[0] or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return row[0] or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass
@@ -272,7 +272,7 @@ def _fetch_and_store(store: Any, client: Any, topic: Topic, ids: list[str], run_
                     return
                 batches.put(fetch_batch(client, ids[start:start + BATCH_SIZE]))
             batches.put(done)
-        except BaseException as exc:  # handed to the storing thread, which raises it
+        except BaseException as exc:  # noqa: BLE001 - handed to the storing thread, which raises it
             batches.put(exc)
 
     thread = threading.Thread(target=fetcher, name="efetch", daemon=True)
@@ -293,10 +293,11 @@ def _fetch_and_store(store: Any, client: Any, topic: Topic, ids: list[str], run_
             if progress is not None:
                 progress.advance(len(item.requested))
     finally:
+        # On an error or Ctrl-C, do not wait for a request in flight (it may be retrying for
+        # minutes): free a queue slot so a blocked put() returns, and the fetcher sees `stop`.
         stop.set()
-        while thread.is_alive():  # unblock a fetcher waiting on a full queue, then let it end
-            try:
-                batches.get_nowait()
-            except queue.Empty:
-                thread.join(0.05)
+        try:
+            batches.get_nowait()
+        except queue.Empty:
+            pass
     return missing

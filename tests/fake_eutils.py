@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -307,7 +307,7 @@ class FakeEutils:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/entrez/eutils/"
 
-    def start(self) -> FakeEutils:
+    def start(self) -> Self:
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-eutils", daemon=True)
         self._thread.start()
         return self
@@ -316,7 +316,7 @@ class FakeEutils:
         self._server.shutdown()
         self._server.server_close()
 
-    def __enter__(self) -> FakeEutils:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -499,7 +499,7 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as NCBI
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def do_GET(self) -> None:
@@ -519,7 +519,7 @@ class _Handler(BaseHTTPRequestHandler):
         utility = urlsplit(self.path).path.rsplit("/", 1)[-1].removesuffix(".fcgi")
         key = params.get("api_key")
         client = key or self.client_address[0]
-        entry = dict(time=now, method=self.command, utility=utility, params=params, client=client)
+        entry = {"time": now, "method": self.command, "utility": utility, "params": params, "client": client}
         if fake._rate_exceeded(client, bool(key), now):
             body = json.dumps({"error": "API rate limit exceeded", "api-key": client,
                                "count": str(len(fake._arrivals[client])), "limit": str(int(fake.rate_limit or 0))})

@@ -17,8 +17,8 @@ from tests.fake_eutils import SAMPLES, max_in_window
 
 
 def client_for(fake, **overrides) -> EutilsClient:
-    settings = dict(base_url=fake.url, email="tests@example.org", rate=FAST_RATE, retry_seconds=3.0,
-                    backoff_base=0.01, read_timeout=1.0, connect_timeout=1.0)
+    settings = {"base_url": fake.url, "email": "tests@example.org", "rate": FAST_RATE, "retry_seconds": 3.0,
+                "backoff_base": 0.01, "read_timeout": 1.0, "connect_timeout": 1.0}
     settings.update(overrides)
     return EutilsClient(ClientConfig(**settings))
 
@@ -85,18 +85,18 @@ def test_esearch_faults_are_retried_too(make_fake):
 def test_retry_budget_ends_in_a_clear_network_error_without_the_key(make_fake):
     fake = make_fake(10)
     fake.inject("503", times=None)
-    with client_for(fake, api_key="SECRET-KEY-123", retry_seconds=0.5) as client:
-        with pytest.raises(NetworkError) as err:
-            client.esearch("ketamine")
+    with client_for(fake, api_key="SECRET-KEY-123", retry_seconds=0.5) as client, \
+            pytest.raises(NetworkError) as err:
+        client.esearch("ketamine")
     assert "kept failing" in err.value.message and "HTTP 503" in err.value.message
     assert "SECRET" not in err.value.message and err.value.__cause__ is None
 
 
 def test_unreachable_server_is_a_network_error(make_fake):
-    with EutilsClient(ClientConfig(base_url="http://127.0.0.1:9/", email="e", rate=FAST_RATE,
-                                   retry_seconds=0.3, backoff_base=0.01)) as client:
-        with pytest.raises(NetworkError, match="connection dropped"):
-            client.esearch("x")
+    config = ClientConfig(base_url="http://127.0.0.1:9/", email="e", rate=FAST_RATE, retry_seconds=0.3,
+                          backoff_base=0.01)
+    with EutilsClient(config) as client, pytest.raises(NetworkError, match="connection dropped"):
+        client.esearch("x")
 
 
 def test_phrase_not_found_is_a_query_error(make_fake):

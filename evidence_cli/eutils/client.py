@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 from evidence_cli.errors import IncompleteError, NetworkError, QueryError
 from evidence_cli.eutils.ratelimit import RateLimiter
@@ -148,7 +148,7 @@ class EutilsClient:
     def close(self) -> None:
         self._session.close()
 
-    def __enter__(self) -> EutilsClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -318,7 +318,7 @@ def parse_envelope(body: bytes) -> Any:
         raise classify_error(str(exc)) from None
     except (CorruptedXMLError, NotXMLError):
         raise Retry("the answer was cut short or is not XML") from None
-    except Exception as exc:  # expat errors and friends: a damaged body
+    except Exception as exc:  # noqa: BLE001 - expat errors and friends: a damaged body
         raise Retry(f"unreadable answer ({type(exc).__name__})") from None
 
 
@@ -331,7 +331,7 @@ def check_article_set(body: bytes) -> bytes:
     if head.lstrip().startswith(b"{") and b'"error"' in head:  # NCBI's JSON error bodies
         raise classify_error(head.decode("utf-8", "replace"))
     tail = body[-200:].rstrip()
-    if not (tail.endswith(b"</PubmedArticleSet>") or tail.endswith(b"<PubmedArticleSet/>")):
+    if not tail.endswith((b"</PubmedArticleSet>", b"<PubmedArticleSet/>")):
         raise Retry("the answer was cut short (no closing </PubmedArticleSet>)")
     return body
 

@@ -1,0 +1,98 @@
+"""Requests, rate and wall time of `evidence refresh` against the fake E-utilities (issue 2, issue 7 point 5).
+
+Starts the fake server with 25,000 records (real samples and clones when ../shared is there,
+synthetic otherwise) enforcing NCBI's 3 requests/s, runs `evidence refresh` into a temporary
+workspace at the REAL rate (no EVIDENCE_RATE), and prints, from the fake's request log:
+esearch/efetch/total requests against the minimum (esearch calls + ceil(N / 500) efetch), the
+most requests in any 1-second window, records per second, and wall time against the floor NCBI's
+rate sets (requests / 3 per second). Then an immediate second refresh: it must make no efetch.
+
+    python bench/refresh_requests.py [--records 25000] [--synthetic] [--stub-tagger]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.fake_eutils import FakeEutils, max_in_window, shared_available
+
+BATCH = 500  # evidence_cli.eutils.search.BATCH_SIZE
+RATE = 3.0
+
+
+# --stub-tagger: the same refresh with tagging replaced by a constant, to show what the network,
+# parsing and storing cost on their own (the tagger is measured by its own bench).
+STUB_TAGGER = (
+    "import evidence_cli.ingest as i; from evidence_cli.tagging.model import Tagging; "
+    "i.topic_tagger = lambda topic: (lambda article: Tagging(design='other')); "
+    "from evidence_cli.cli import app; app(prog_name='evidence')"
+)
+
+
+def refresh(workspace: Path, fake: FakeEutils, stub_tagger: bool = False) -> tuple[float, int, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("NCBI_API_KEY", "EVIDENCE_RATE")}
+    env.update(EVIDENCE_EUTILS_URL=fake.url, NCBI_EMAIL="bench@example.org",
+               PYTHONPATH=str(REPO) + os.pathsep + env.get("PYTHONPATH", ""))
+    command = [sys.executable, *(["-c", STUB_TAGGER] if stub_tagger else ["-m", "evidence_cli"])]
+    started = time.monotonic()
+    proc = subprocess.run([*command, "--workspace", str(workspace), "refresh"],
+                          env=env, capture_output=True, text=True, check=False)
+    return time.monotonic() - started, proc.returncode, proc.stderr.strip()
+
+
+def report(label: str, fake: FakeEutils, seconds: float, code: int, stderr: str, records: int) -> None:
+    log = fake.requests()
+    esearch, efetch = len(fake.requests("esearch")), len(fake.requests("efetch"))
+    fetched = sum(len(r.ids) for r in fake.requests("efetch"))
+    minimum = esearch + math.ceil(fetched / BATCH) if fetched else esearch
+    floor = len(log) / RATE
+    print(f"\n{label}: exit {code}; {stderr.splitlines()[-1] if stderr else ''}")
+    print(f"  requests: esearch {esearch}, efetch {efetch}, total {len(log)}; minimum for this work "
+          f"{minimum} (esearch {esearch} + ceil({fetched:,} / {BATCH}))")
+    print(f"  429 answers: {sum(r.status == 429 for r in log)}; most requests in any 1-s window: "
+          f"{max_in_window(r.time for r in log)} (limit {RATE:g})")
+    print(f"  wall time {seconds:.1f} s; floor at {RATE:g} req/s {floor:.1f} s; ratio {seconds / floor:.2f}x"
+          if log else f"  wall time {seconds:.1f} s")
+    if fetched:
+        print(f"  {records:,} records stored; {fetched / seconds:,.0f} records/s fetched+parsed+tagged+stored")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--records", type=int, default=25_000)
+    ap.add_argument("--synthetic", action="store_true", help="project-written records (no ../shared)")
+    ap.add_argument("--stub-tagger", action="store_true", help="replace tagging by a constant (isolates network+parse+store)")
+    args = ap.parse_args()
+    source = "synthetic" if args.synthetic or not shared_available() else "samples"
+    with tempfile.TemporaryDirectory() as tmp, FakeEutils(args.records, source=source, rate_limit=RATE) as fake:
+        workspace = Path(tmp)
+        (workspace / "queries").mkdir()
+        shutil.copy(REPO / "queries" / "ketamine-depression.toml", workspace / "queries")
+        print(f"fake E-utilities: {len(fake.records):,} records ({source}), 429 above {RATE:g} requests/s")
+        print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
+        if args.stub_tagger:
+            print("tagging replaced by a constant (--stub-tagger)")
+        seconds, code, stderr = refresh(workspace, fake, args.stub_tagger)
+        with sqlite3.connect(workspace / "cache" / "evidence.sqlite") as db:
+            stored = db.execute("SELECT count(*) FROM topic_articles").fetchone()[0]
+        report("first refresh", fake, seconds, code, stderr, stored)
+        print(f"  complete: {stored == len(fake.records)} ({stored:,} of {len(fake.records):,})")
+        fake.clear_log()
+        seconds, code, stderr = refresh(workspace, fake, args.stub_tagger)
+        report("immediate second refresh", fake, seconds, code, stderr, stored)
+
+
+if __name__ == "__main__":
+    main()
