@@ -81,6 +81,7 @@ TA  - Invented J
 
 PMID- 900004
 TI  - Second.
+FAU - van der Berg, Anna-Maria J
 """
 
 
@@ -95,6 +96,7 @@ def test_invented_records() -> None:
     assert {(c.ref_type, c.pmid) for c in first.corrections} == {("RetractionIn", "900002"), ("ErratumIn", "900003")}
     assert first.doi == "10.9999/invented"
     assert second.pmid == "900004" and second.title == "Second."
+    assert second.authors == ("van der Berg AMJ",)  # from FAU when AU is missing
 
 
 def test_split_abstract_keeps_unlabelled_text_whole() -> None:

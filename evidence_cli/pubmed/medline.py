@@ -96,7 +96,7 @@ def medline_article(block: list[str], *, name: str = "input", line: int = 1) -> 
         journal_title=record.get("JT") or None,
         year=year,
         pub_date=pub_date,
-        authors=tuple(record.get("AU", [])) + tuple(record.get("CN", [])),
+        authors=tuple(record.get("AU") or [_short_name(n) for n in record.get("FAU", [])]) + tuple(record.get("CN", [])),
         doi=_tagged_id(aids, "doi"),
         pmcid=(record.get("PMC") or "").strip() or None,
         publication_types=tuple(record.get("PT", [])),
@@ -120,6 +120,13 @@ def _logical_lines(block: list[str]) -> list[str]:
         else:
             logical.append(line)
     return [line + "\n" for line in logical]
+
+
+def _short_name(full: str) -> str:
+    """FAU "Casbon, James A" -> "Casbon JA", as AU writes it (for records that carry FAU only)."""
+    last, _, fore = full.partition(",")
+    initials = "".join(w[0] for w in fore.replace("-", " ").split() if w[:1].isalpha())
+    return f"{last.strip()} {initials}".strip()
 
 
 def _clean(text: str) -> str:
