@@ -18,8 +18,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from evidence_cli.tagging import compile_rules, tag_record  # noqa: E402
-from evidence_cli.workspace import load_topic_file  # noqa: E402
+from evidence_cli.tagging import compile_rules, tag_record
+from evidence_cli.workspace import load_topic_file
 
 DEFAULT_CORPUS = REPO.parent / "shared" / "corpus" / "ketamine-dev.jsonl"
 

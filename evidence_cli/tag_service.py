@@ -73,7 +73,7 @@ class _open_lines:
         if path.is_dir():
             raise InputError(f"{self.label}: is a folder, not a file")
         try:
-            self.fh = open(path, "rb")  # noqa: SIM115 - closed in __exit__
+            self.fh = open(path, "rb")
         except OSError as exc:
             raise InputError(f"{self.label}: cannot read: {exc.strerror or exc}") from None
         return self.fh

@@ -5,10 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from evidence_cli.pubmed.model import AbstractSection, Article, Correction, MeshHeading
 from evidence_cli.tagging import (
-    claims_in_sentence, compile_rules, sections_from_text, split_sentences, tag_article, tag_record,
+    claims_in_sentence,
+    compile_rules,
+    sections_from_text,
+    split_sentences,
+    tag_article,
+    tag_record,
 )
 from evidence_cli.workspace import load_topic_file
 
@@ -326,3 +333,24 @@ def test_addiction_relapse_is_not_durability(rules):
     out = tag(rules, "Ketamine users",
               "RESULTS: Among users with depression, relapse to ketamine use was common.")
     assert "durability" not in out["claims"]
+
+
+# --- robustness -----------------------------------------------------------------------------------------
+
+
+_WORDS = st.sampled_from([
+    "ketamine", "depression", "rapid", "within", "24", "h", "not", "no significant", "BDNF", "NMDA", "RESULTS:",
+    "METHODS:", "Background", "\n", ".", ",", "(", ")", ";", "but", "patients", "Forty-two", "n =", "12", "weeks",
+    "suicidal", "bipolar", "memory", "impaired", "e.g.", "vs.", "p < .05", "sustained", "relapsed", "%", "mice",
+])
+
+
+@settings(max_examples=150, deadline=None)
+@given(title=st.lists(_WORDS, max_size=8).map(" ".join), abstract=st.lists(_WORDS, max_size=60).map(" ".join))
+def test_any_text_tags_without_error_and_evidence_is_quoted(rules, title, abstract):
+    out = tag_record({"title": title, "abstract": abstract}, rules)
+    assert out["design"] in ("meta-analysis", "systematic-review", "rct", "non-randomized-trial", "observational",
+                             "case-report", "narrative-review", "preclinical", "protocol", "other")
+    for claim in out["claims"].values():
+        assert claim["stance"] in ("supports", "contradicts", "neutral")
+        assert claim["evidence"] and " ".join(claim["evidence"].split()) in " ".join((title + " " + abstract).split())

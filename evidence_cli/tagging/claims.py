@@ -22,7 +22,15 @@ from dataclasses import dataclass
 from evidence_cli.tagging import cues
 from evidence_cli.tagging.model import ClaimTag
 from evidence_cli.tagging.roles import (
-    BACKGROUND, BODY, CONCLUSIONS, LIMITATIONS, METHODS, OBJECTIVE, RESULTS, TITLE, Sentence,
+    BACKGROUND,
+    BODY,
+    CONCLUSIONS,
+    LIMITATIONS,
+    METHODS,
+    OBJECTIVE,
+    RESULTS,
+    TITLE,
+    Sentence,
 )
 from evidence_cli.tagging.rules import ClaimRules, TopicRules
 from evidence_cli.tagging.text import clause_spans, normalize
@@ -99,7 +107,7 @@ def _first_cue(clause: str, rules: ClaimRules) -> str | None:
 
 
 def _names_treatment_contrast(clause: str) -> bool:
-    return bool(re.search(r"\b(?:between|versus|vs\.?|compared (?:with|to)|than|over)\b", clause, re.I))
+    return bool(re.search(r"\b(?:between|versus|vs\.?|compared (?:with|to)|than|over)\b", clause, re.IGNORECASE))
 
 
 _PRIORITY = {"contradicts": 0, "supports": 1, UNCERTAIN: 2, "neutral": 3}
@@ -163,10 +171,10 @@ def _background_use(claim: ClaimRules, sentences: Sequence[Sentence], narrative:
     """How background sentences count for this claim: "vote", "neutral" (topic only), or None (not at all)."""
     if narrative or mesh_hit:
         return "vote"  # a narrative review's statements are its own summary; MeSH says it is a topic
-    if claim.background == "neutral":
-        if claim.context is None or any(claim.context.search(masked(s.norm, claim)) for s in sentences):
-            return "neutral"
-    return None
+    if claim.background != "neutral":
+        return None
+    about_context = claim.context is None or any(claim.context.search(masked(s.norm, claim)) for s in sentences)
+    return "neutral" if about_context else None
 
 
 _SHORT_FORM = re.compile(r"\(([A-Z][A-Za-z0-9-]{0,8}[A-Z0-9])s?\)")
@@ -186,9 +194,9 @@ def abbreviations(sentences: Sequence[Sentence], claim: ClaimRules) -> re.Patter
             if not letters or len(words) < len(letters):
                 continue
             long_words = words[-len(letters):]
-            if all(w.group()[0].lower() == c for w, c in zip(long_words, letters, strict=True)):
-                if claim_spans(sentence.norm[long_words[0].start():match.start()], claim):
-                    found.add(short)
+            initials_match = all(w.group()[0].lower() == c for w, c in zip(long_words, letters, strict=True))
+            if initials_match and claim_spans(sentence.norm[long_words[0].start():match.start()], claim):
+                found.add(short)
     if not found:
         return None
     return re.compile(r"(?<![\w-])(?:" + "|".join(sorted(map(re.escape, found))) + r")(?![\w-])")

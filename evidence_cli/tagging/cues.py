@@ -10,7 +10,7 @@ import re
 
 
 def _rx(*parts: str) -> re.Pattern[str]:
-    return re.compile("|".join(f"(?:{p})" for p in parts), re.I)
+    return re.compile("|".join(f"(?:{p})" for p in parts), re.IGNORECASE)
 
 
 # --- where a sentence sits in an unlabelled abstract ---------------------------------------------

@@ -25,7 +25,7 @@ _DECISIVE_TYPES = (
     ("observational study", "observational"), ("twin study", "observational"),
 )
 _TRIAL_TYPES = re.compile(r"^(?:clinical trial|controlled clinical trial|clinical trial, phase \w+|"
-                          r"clinical trial, veterinary|adaptive clinical trial|multicenter study)$", re.I)
+                          r"clinical trial, veterinary|adaptive clinical trial|multicenter study)$", re.IGNORECASE)
 _REVIEW_TYPES = {"review"}
 _OTHER_TYPES = {"comment", "editorial", "news", "newspaper article", "interview", "biography",
                 "published erratum", "retraction of publication", "expression of concern", "guideline",

@@ -163,7 +163,7 @@ def _compile_list(value: Any, where: str) -> re.Pattern[str] | None:
     for i, pattern in enumerate(value, 1):
         expanded = expand_placeholders(pattern, f"{where}[{i}]")
         try:
-            re.compile(expanded, re.I)
+            re.compile(expanded, re.IGNORECASE)
         except re.error as exc:
             raise TopicError(f"{where}[{i}]: bad regex {pattern!r}: {exc}") from None
         if re.match(r"\(\?[aiLmsux]+\)", expanded):
@@ -171,7 +171,7 @@ def _compile_list(value: Any, where: str) -> re.Pattern[str] | None:
         parts.append(f"(?:{expanded})")
     if not parts:
         return None
-    return re.compile("|".join(parts), re.I)
+    return re.compile("|".join(parts), re.IGNORECASE)
 
 
 def expand_placeholders(pattern: str, where: str) -> str:

@@ -11,9 +11,8 @@ import re
 from collections.abc import Sequence
 
 _UNITS = {w: i for i, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-    "sixteen seventeen eighteen nineteen".split())}
-_TENS = {w: 10 * i for i, w in enumerate("_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()) if w != "_"}
+    ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"])}
+_TENS = {w: 10 * i for i, w in enumerate(["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]) if w != "_"}
 _WORD = (r"(?:(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[- ](?:one|two|three|four|five|six|"
          r"seven|eight|nine))?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|"
          r"fifteen|sixteen|seventeen|eighteen|nineteen)")
@@ -23,30 +22,30 @@ PEOPLE = (r"(?:patients|participants|subjects|individuals|adults|volunteers|out-
           r"adolescents|women|men|people|persons|veterans|parturients|cases|mothers|students|respondents|users|"
           r"youths?|infants|neonates|inpatients|completers|residents|pregnant women|employees|athletes|"
           r"elderly|smokers|survivors|girls|boys|recipients|controls|probands|twins|families|dyads|couples)")
-_N = re.compile(NUMBER, re.I)
+_N = re.compile(NUMBER, re.IGNORECASE)
 _FILLER = r"(?:(?!\d)[\w'-]+ ){0,3}?"  # a few words ("85 premedicated children"), never another number
 
 TOTAL = re.compile(rf"\b(?:a total of|in total,?|total(?:ing|ling)?|overall,?|altogether,?)\s+({NUMBER})\s+"
-                   rf"(?:[\w'-]+ ){{0,3}}?[\w-]+", re.I)
+                   rf"(?:[\w'-]+ ){{0,3}}?[\w-]+", re.IGNORECASE)
 ENROLLED = re.compile(rf"(?<![\w.,])({NUMBER})\s+(?:{_FILLER}{PEOPLE}\b[^.;,\d]{{0,80}}?\s)?"
                       rf"(?:were|was|had been) (?:\w+ )?(?:randomi[sz]ed|enrolled|included|recruited|allocated|"
-                      rf"assigned|studied|analy[sz]ed)", re.I)
+                      rf"assigned|studied|analy[sz]ed)", re.IGNORECASE)
 EQUALS = re.compile(rf"(?<![%\d])(?<!%\s)(?<!%\s\()(?<!%\()\b[Nn]\s*=\s*({NUMBER})")
-COUNT = re.compile(rf"(?<![\w.,-])({NUMBER})\s+{_FILLER}{PEOPLE}\b", re.I)
+COUNT = re.compile(rf"(?<![\w.,-])({NUMBER})\s+{_FILLER}{PEOPLE}\b", re.IGNORECASE)
 SCREENED = re.compile(r"^\s*(?:[\w-]+ ){0,3}?(?:were |was )?(?:screened|assessed for eligibility|approached|"
-                      r"eligible|invited|contacted)\b", re.I)
+                      r"eligible|invited|contacted)\b", re.IGNORECASE)
 HEALTHY = re.compile(
     rf"(?:({NUMBER}) (?:[\w-]+ )?(?:healthy (?:controls?|volunteers?|subjects|participants|comparison subjects|individuals)"
     rf"|controls\b|control (?:subjects|participants)\b)"
     rf"|healthy (?:controls?|volunteers?|subjects|participants|comparison subjects|individuals)\b[^.;]{{0,30}}?"
-    rf"\(?\s*[Nn]\s*=\s*({NUMBER}))", re.I)
+    rf"\(?\s*[Nn]\s*=\s*({NUMBER}))", re.IGNORECASE)
 POOLED = re.compile(
     rf"\b({NUMBER})\s+(?:[\w-]+ ){{0,3}}?[\w-]*?(?:studies|trials|RCTs|articles|reports|cohorts|datasets)\b"
     rf"[^.;]{{0,90}}?(?:\b(?:including|included|involving|with|covering|comprising|of|totall?ing|enrolling|"
     rf"encompassing|representing)\s+(?:a total of\s+)?({NUMBER})\s+(?:[\w-]+ ){{0,3}}?{PEOPLE}\b"
-    rf"|\(?\s*\b[Nn]\s*=\s*({NUMBER}))", re.I)
+    rf"|\(?\s*\b[Nn]\s*=\s*({NUMBER}))", re.IGNORECASE)
 POOLED_TOTAL = re.compile(rf"\b(?:a total of|in total,?|total of|overall)\s+({NUMBER})\s+(?:[\w-]+ ){{0,3}}?{PEOPLE}\b",
-                          re.I)
+                          re.IGNORECASE)
 
 
 def parse_number(text: str) -> int | None:
@@ -77,7 +76,7 @@ def sample_size(design: str, sentences: Sequence[tuple[str, str]]) -> tuple[int 
         return None, None
     if design == "case-report":
         for original, text in sentences:
-            if re.search(r"\b(?:year[- ]old|case|patient|man|woman)\b", text, re.I):
+            if re.search(r"\b(?:year[- ]old|case|patient|man|woman)\b", text, re.IGNORECASE):
                 return 1, original
         return 1, None
     if design in ("meta-analysis", "systematic-review"):

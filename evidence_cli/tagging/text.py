@@ -60,9 +60,9 @@ _BARE_HEADINGS = ("background", "introduction", "objective", "objectives", "aims
 
 _HEADING_ALT = "|".join(sorted((re.escape(h) for h in HEADING_CATEGORY), key=len, reverse=True))
 # A heading with a colon, at a line start or after a sentence end ("... study. Methods: Seven ...").
-_COLON_HEADING = re.compile(rf"(?:^|(?<=\n)|(?<=[.?!)]\s))[ \t]*({_HEADING_ALT})[ \t]*:[ \t]*\n?", re.I | re.M)
+_COLON_HEADING = re.compile(rf"(?:^|(?<=\n)|(?<=[.?!)]\s))[ \t]*({_HEADING_ALT})[ \t]*:[ \t]*\n?", re.IGNORECASE | re.MULTILINE)
 # A heading alone on its line ("Background\nKetamine ...").
-_LINE_HEADING = re.compile(rf"^[ \t]*({_HEADING_ALT})[ \t]*:?[ \t]*$\n?", re.I | re.M)
+_LINE_HEADING = re.compile(rf"^[ \t]*({_HEADING_ALT})[ \t]*:?[ \t]*$\n?", re.IGNORECASE | re.MULTILINE)
 _BARE_ALT = "|".join(_BARE_HEADINGS)
 _BARE_HEADING = re.compile(rf"(?:^|(?<=[.?!)]\s))((?i:{_BARE_ALT})) (?=[A-Z(])")
 
@@ -186,11 +186,11 @@ def _is_abbreviation(text: str, dot: int) -> bool:
 _CLAUSE_BREAK = re.compile(
     r";\s+|,?\s+but\s+|,\s+(?:whereas|while|although|though|yet|except)\s+|\s+whereas\s+|"
     r"[.,;]?\s+however,?\s+|,\s+and\s+(?=(?:this|these|the|its|their)\s)|,\s+(?=with no\b|without\b)",
-    re.I,
+    re.IGNORECASE,
 )
 
 
-_CONCESSIVE = re.compile(r"^\W*(?:despite|although|though|while|whereas|even though|in spite of)\b[^,;]*,", re.I)
+_CONCESSIVE = re.compile(r"^\W*(?:despite|although|though|while|whereas|even though|in spite of)\b[^,;]*,", re.IGNORECASE)
 
 
 def clause_spans(sentence: str) -> list[tuple[int, int]]:
