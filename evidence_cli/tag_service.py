@@ -27,7 +27,7 @@ def tag_jsonl(workspace: Workspace, topic_id: str | None, source: str, emit: Cal
     """
     from evidence_cli.tagging import compile_rules
 
-    rules = compile_rules(workspace.resolve_topic(topic_id))
+    rules = compile_rules(tag_topic(workspace, topic_id))
     label = "stdin" if source == "-" else source
     count = 0
     with _open_lines(source, label) as stream:
@@ -35,6 +35,19 @@ def tag_jsonl(workspace: Workspace, topic_id: str | None, source: str, emit: Cal
             emit(line)
             count += 1
     return count
+
+
+DEFAULT_TOPIC = Path(__file__).resolve().parents[1] / "queries" / "ketamine-depression.toml"
+
+
+def tag_topic(workspace: Workspace, topic_id: str | None):
+    """The workspace's topic; in a folder with no topics at all, the repository's default topic
+    (`evidence tag` needs no workspace: INTERFACE.md names ketamine-depression the default)."""
+    from evidence_cli.workspace import load_topic_file
+
+    if not workspace.topic_ids() and topic_id in (None, DEFAULT_TOPIC.stem) and DEFAULT_TOPIC.is_file():
+        return load_topic_file(DEFAULT_TOPIC)
+    return workspace.resolve_topic(topic_id)
 
 
 def tag_lines(stream: Iterable[bytes], rules, label: str = "input") -> Iterator[str]:

@@ -134,3 +134,11 @@ def test_retag_without_cache_says_so(ws):
     result = run(ws, "retag")
     assert result.exit_code == ExitCode.CACHE
     assert "no cache" in result.stderr
+
+
+def test_tag_outside_a_workspace_uses_the_default_topic(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = run(empty, "tag", "-", stdin=jsonl(RECORDS[:1]))
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["claims"]["rapid_onset"]["stance"] == "supports"

@@ -50,7 +50,7 @@ class Vote:
 
 def masked(text: str, rules: ClaimRules) -> str:
     """The text with the claim's look-alikes (`exclude`) blanked out, same length."""
-    if rules.exclude is None:
+    if rules.exclude is None or not rules.exclude.search(text):
         return text
     return rules.exclude.sub(lambda m: " " * len(m.group()), text)
 
