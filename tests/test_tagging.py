@@ -354,3 +354,11 @@ def test_any_text_tags_without_error_and_evidence_is_quoted(rules, title, abstra
     for claim in out["claims"].values():
         assert claim["stance"] in ("supports", "contradicts", "neutral")
         assert claim["evidence"] and " ".join(claim["evidence"].split()) in " ".join((title + " " + abstract).split())
+
+
+def test_a_protocol_reports_no_direction(rules):
+    out = tag(rules, "Ketamine for suicidal ideation: study protocol for a randomized trial",
+              "METHODS: Adults with suicidal ideation will be randomized to ketamine or midazolam. The primary "
+              "outcome is suicidal ideation at 24 hours.")
+    assert out["design"] == "protocol"
+    assert stance(out, "suicidality") == "neutral" and stance(out, "rapid_onset") == "neutral"

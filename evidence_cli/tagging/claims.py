@@ -156,7 +156,10 @@ def find_claims(
                 votes.append(Vote(sentence, order, sentence_stance(sentence, spans, claim),
                                   WEIGHTS.get(sentence.role, 0.0)))
         if votes:
-            tags.append(_decide(claim, votes, sentences))
+            tag = _decide(claim, votes, sentences)
+            if design == "protocol":  # a planned study names its questions; it has no answers yet
+                tag = ClaimTag(tag.claim_id, "neutral", tag.evidence, tag.section)
+            tags.append(tag)
     return tuple(tags)
 
 
