@@ -136,7 +136,8 @@ def pubmed_parser_python(explicit: str | None) -> tuple[str | None, str]:
 def run(name: str, python: str, path: Path, workspace: Path) -> dict:
     env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     code = PRELUDE + textwrap.dedent(CONTENDERS[name])
-    done = subprocess.run([python, "-c", code, str(path), str(workspace)], capture_output=True, text=True, env=env)
+    done = subprocess.run([python, "-c", code, str(path), str(workspace)], capture_output=True, text=True, env=env,
+                          check=False)
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["failed"])[-1]
         return {"error": last}

@@ -230,7 +230,7 @@ def _tag_in_pool(work: Iterator[Work], topic: Topic, workers: int, tagger: Tagge
                 kind, payload = next(source)
             except StopIteration:
                 break
-            except Exception as exc:  # a bad file: finish the batches read before it, then raise
+            except Exception as exc:  # noqa: BLE001 - a bad file: store the batches read before it, then raise
                 error = exc
                 break
             if kind == "delete":
@@ -323,7 +323,7 @@ class _open_source:
         if path.is_dir():
             raise InputError(f"{self.label}: is a folder, not a file")
         try:
-            self.fh = open(path, "rb")  # noqa: SIM115 - closed in __exit__
+            self.fh = open(path, "rb")
         except OSError as exc:
             raise InputError(f"{self.label}: cannot read: {exc.strerror or exc}") from None
         return gunzip_if_gzip(self.fh)

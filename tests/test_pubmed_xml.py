@@ -283,7 +283,7 @@ def test_empty_article_set_is_not_an_error() -> None:
     (doc(record("<Article><ArticleTitle>T</ArticleTitle></Article>"))[:-40], "line 3"),
     (b"\x00\x01\x02binary\xff\xfe", "not XML"),
     (b"", "not XML"),
-    ('<?xml version="1.0" encoding="UTF-8"?><PubmedArticleSet><PubmedArticle>'.encode() + b"\xe9t\xe9", "line 1"),
+    (b'<?xml version="1.0" encoding="UTF-8"?><PubmedArticleSet><PubmedArticle>' + b"\xe9t\xe9", "line 1"),
     (b"<eSearchResult><Count>0</Count></eSearchResult>", "not PubMed XML (root element <eSearchResult>"),
     (b"<eFetchResult><ERROR>Empty id list - nothing todo</ERROR></eFetchResult>", "NCBI returned an error: Empty id"),
     (doc("<PubmedArticle><MedlineCitation><Article/></MedlineCitation></PubmedArticle>"), "without a PMID"),
