@@ -88,6 +88,10 @@ def test_sections_from_text_leaves_prose_alone():
     ("The drug has received growing attention from clinicians.", set()),
     ("Ketamine is an NMDA receptor antagonist.", {"nmda"}),
     ("Respiratory depression occurred within 10 minutes.", set()),
+    ("Antidepressant effects appeared within hours.", {"rapid_onset"}),
+    ("A sustained response was seen in a third of the sample.", {"durability"}),
+    ("Mood effects persisted for up to 72 hours.", {"rapid_onset"}),
+    ("Adults with difficult-to-treat depression took part.", {"trd"}),
 ])
 def test_claims_in_sentence(rules, sentence, expected):
     assert set(claims_in_sentence(sentence, rules)) == expected
