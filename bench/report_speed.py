@@ -170,6 +170,8 @@ def main() -> None:
     for word in ("ketamine", "montgomery relapse", "nothingmatchesthis"):
         rows.append((f"search {word!r} (20 hits), in-process",
                      best(lambda w=word: search_cache(ws, w, limit=20), args.repeat)))
+    rows.append(("search 'ketamine' --claim trd --design rct, in-process",
+                 best(lambda: search_cache(ws, "ketamine", claim_id="trd", design="rct"), args.repeat)))
 
     env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
 

@@ -221,32 +221,53 @@ class SearchHit:
 
 def search(store: Store, text: str, *, topic: str | None = None, claim_id: str | None = None,
            design: str | None = None, limit: int = 20) -> list[SearchHit]:
-    """Records matching `text`, best first (bm25; title hits weigh 3x the abstract)."""
+    """Records matching `text`, best first (bm25; title hits weigh 3x the abstract).
+
+    Ranks on the full-text index alone, then reads articles and snippets for the hits only: a
+    common word matches most of the cache, and reading every matching article would dominate.
+    """
     if design is not None and design not in DESIGNS:
         raise UsageError(f"unknown design {design!r} (designs: {', '.join(DESIGNS)})")
     query = fts_query(text)
-    conditions, params = "", [query]
+    # The records allowed, as one set of PMIDs; their rowids come through the pmid index.
+    sets, params = [], []
     if topic is not None:
-        conditions += " AND a.pmid IN (SELECT pmid FROM topic_articles WHERE topic = ?)"
+        sets.append("SELECT pmid FROM topic_articles WHERE topic = ?")
         params.append(topic)
-    if claim_id is not None:
-        conditions += " AND a.pmid IN (SELECT pmid FROM claim_tags WHERE claim_id = ?" + (
-            " AND topic = ?)" if topic is not None else ")")
-        params.extend([claim_id, topic] if topic is not None else [claim_id])
-    if design is not None:
-        conditions += " AND a.pmid IN (SELECT pmid FROM tags WHERE design = ?" + (
-            " AND topic = ?)" if topic is not None else ")")
-        params.extend([design, topic] if topic is not None else [design])
+    for table, column, value in (("claim_tags", "claim_id", claim_id), ("tags", "design", design)):
+        if value is not None:
+            sets.append(f"SELECT pmid FROM {table} WHERE {column} = ?" + (" AND topic = ?" if topic is not None else ""))
+            params.extend([value, topic] if topic is not None else [value])
+    if sets:
+        # Materialized once, then probed for each match: SQLite would otherwise re-run the
+        # subquery for every matching row (minutes on a large cache).
+        ranked = store.conn.execute(
+            f"WITH allowed AS MATERIALIZED (SELECT a.rowid AS rid FROM articles a WHERE a.pmid IN "
+            f"({' INTERSECT '.join(sets)})) SELECT f.rowid, bm25(article_fts, 3.0, 1.0) AS score "
+            f"FROM article_fts f JOIN allowed ON allowed.rid = f.rowid WHERE article_fts MATCH ? ORDER BY score LIMIT ?",
+            [*params, query, limit],
+        ).fetchall()
+    else:
+        ranked = store.conn.execute(
+            "SELECT rowid, bm25(article_fts, 3.0, 1.0) AS score FROM article_fts WHERE article_fts MATCH ? "
+            "ORDER BY score LIMIT ?", [query, limit],
+        ).fetchall()
+    if not ranked:
+        return []
+    rowids = [r for r, _ in ranked]
+    marks = ", ".join("?" * len(rowids))
+    snippets = dict(store.conn.execute(
+        f"SELECT rowid, snippet(article_fts, -1, char(2), char(3), '…', 16) FROM article_fts "
+        f"WHERE article_fts MATCH ? AND rowid IN ({marks})", [query, *rowids]))
     design_sql = "(SELECT design FROM tags WHERE pmid = a.pmid" + (" AND topic = ?" if topic else "") + " LIMIT 1)"
-    select_params = [topic] if topic else []
-    sql = (
-        f"SELECT a.pmid, bm25(article_fts, 3.0, 1.0) AS score, a.year, a.journal, a.title, "
-        f"snippet(article_fts, -1, char(2), char(3), '…', 16), {design_sql} "
-        f"FROM article_fts JOIN articles a ON a.rowid = article_fts.rowid "
-        f"WHERE article_fts MATCH ?{conditions} ORDER BY score LIMIT ?"
-    )
-    rows = store.conn.execute(sql, [*select_params, *params, limit]).fetchall()
-    return [SearchHit(*row) for row in rows]
+    details = {row[0]: row[1:] for row in store.conn.execute(
+        f"SELECT a.rowid, a.pmid, a.year, a.journal, a.title, {design_sql} FROM articles a WHERE a.rowid IN ({marks})",
+        [*([topic] if topic else []), *rowids])}
+    return [
+        SearchHit(pmid, score, year, journal, title, snippets.get(rowid, ""), design)
+        for rowid, score in ranked
+        for pmid, year, journal, title, design in [details[rowid]]
+    ]
 
 
 # ---- export -----------------------------------------------------------------------------------
