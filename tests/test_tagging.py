@@ -366,3 +366,20 @@ def test_a_protocol_reports_no_direction(rules):
               "outcome is suicidal ideation at 24 hours.")
     assert out["design"] == "protocol"
     assert stance(out, "suicidality") == "neutral" and stance(out, "rapid_onset") == "neutral"
+
+
+@pytest.mark.parametrize("finding", [
+    "Ketamine rapidly reduced depression scores with no adverse effects.",
+    "Ketamine was non-inferior to ECT and reduced depression within 24 hours.",
+    "Not only did depression improve within 24 hours, it stayed improved.",
+    "Within 24 hours, most patients no longer met criteria for major depression.",
+])
+def test_positive_findings_are_not_read_as_null(rules, finding):
+    out = tag(rules, "Invented trial", f"RESULTS: {finding}")
+    assert stance(out, "rapid_onset") == "supports"
+
+
+def test_failing_antidepressants_defines_resistance_not_a_null_result(rules):
+    out = tag(rules, "Ketamine: a narrative review",
+              "Ketamine is effective in patients who failed to respond to two or more antidepressants.")
+    assert stance(out, "trd") == "supports"

@@ -79,7 +79,8 @@ FUTURE = _rx(
 
 # A null or negative result ("no significant difference", "did not differ", "failed to").
 NULL = _rx(
-    r"\bno (?:\w+ ){0,2}?(?:significant|statistically significant|meaningful|clinically (?:significant|"
+    r"\bno (?:(?!adverse|side|serious|unwanted|undesirable|toxic|psychotomimetic|dissociative|harmful)\w+ ){0,2}?"
+    r"(?:significant|statistically significant|meaningful|clinically (?:significant|"
     r"meaningful|relevant)|further|additional|sustained|lasting|appreciable|measurable|detectable|discernible)?\s*"
     r"(?:differences?|effects?|changes?|improvements?|benefits?|reductions?|associations?|advantages?|"
     r"superiority|response|impact|evidence of (?:efficacy|benefit|effect))\b",
@@ -88,11 +89,16 @@ NULL = _rx(
     r"separate|remain|prevent|lower|increase|influence|modify|outperform|predict|maintain|result|lead|yield|"
     r"demonstrate|confer|translate)\w*",
     r"\bnot (?:\w+ )?(?:statistically )?significant(?:ly)?\b", r"\bnon-?significant\w*",
-    r"\bfail(?:ed|s|ing)? to\b", r"\bno longer\b", r"\breturned to baseline\b",
+    # "failed to respond to two antidepressants" defines treatment resistance; it is not a null result
+    r"\bfail(?:ed|s|ing)? to\b(?!\s+(?:respond|benefit|improve|remit)\w*\s+(?:adequately\s+)?(?:to|from|with)\s+"
+    r"(?:at least|two|three|2|3|\u2265|>=|multiple|several|prior|previous|conventional|standard|first-line|adequate|"
+    r"one or more|antidepressants?|monoaminergic|SSRIs?|medications?|treatments?|oral))",
+    r"\bno longer (?:significant|present|evident|observed|detectable|different|superior|effective|apparent|seen)\b",
+    r"\breturned to baseline\b",
     r"\b(?:was|were|is|are) not (?:sustained|maintained|persistent|durable|superior|effective|efficacious)\b",
     r"\bnot (?:persistent|sustained|durable|maintained)\b",
-    r"\b(?:did not|does not|do not) (?:statistically )?differ\b", r"\binferior to\b",
-    r"^\W*(?:but )?not\b", r"\bbut not\b", r"\b(?:lack|absence) of (?:\w+ )?(?:efficacy|effect|benefit|response)\b",
+    r"\b(?:did not|does not|do not) (?:statistically )?differ\b", r"(?<!non-)(?<!non)\binferior to\b",
+    r"^\W*(?:but )?not\b(?! only)", r"\bbut not\b", r"\b(?:lack|absence) of (?:\w+ )?(?:efficacy|effect|benefit|response)\b",
     r"\bineffective\b", r"\bwithout (?:any )?(?:significant )?(?:benefit|effect|improvement)\b",
     r"\b(?:waned|wanes|waning|faded|dissipated|diminished over time|wore off)\b",
     r"\b(?:comparable|similar) (?:\w+ )?(?:between|to|in both|across)\b(?! baseline)",
