@@ -52,6 +52,12 @@ HEADING_CATEGORY = {
     "clinical implications": "CONCLUSIONS", "significance": "CONCLUSIONS",
     "conclusion and relevance": "CONCLUSIONS", "discussion and conclusions": "CONCLUSIONS",
     "limitations": "LIMITATIONS", "limitation": "LIMITATIONS",
+    "purpose of review": "OBJECTIVE", "recent findings": "RESULTS", "areas covered": "OBJECTIVE",
+    "expert opinion": "CONCLUSIONS", "evidence acquisition": "METHODS", "evidence synthesis": "RESULTS",
+    "methods and results": "RESULTS", "results and conclusions": "RESULTS", "results and discussion": "RESULTS",
+    "case summary": "RESULTS", "main outcome measure": "METHODS", "data synthesis": "RESULTS",
+    "study design and methods": "METHODS", "patients and methods": "METHODS", "subjects and methods": "METHODS",
+    "participants and methods": "METHODS", "material and methods": "METHODS", "outcomes": "RESULTS",
 }
 # Headings common enough to be trusted without a colon when the next word is capitalised
 # ("Methods Following a systematic review ..."), as some pages print them.
