@@ -13,16 +13,19 @@ SHIPPED = Path(__file__).resolve().parent.parent / "queries" / f"{EXAMPLE_TOPIC}
 
 # Used only where the shipped file is not on disk (an installed wheel).
 FALLBACK_TOPIC = '''# An example topic. `query` is a PubMed search string: test it on the PubMed site first.
+# Each claim needs `patterns`: regular expressions that name the claim in a sentence.
 title = "Ketamine for depression"
 query = \'\'\'(ketamine[tiab] OR esketamine[tiab] OR "Ketamine"[MeSH Terms]) AND (depress*[tiab] OR suicid*[tiab])\'\'\'
 
 [claims.rapid_onset]
 label = "Rapid onset"
 statement = "Ketamine relieves depressive symptoms or suicidal ideation within hours to about a week of a dose."
+patterns = ['\\b(?:rapid|fast|quick)[- ]?(?:acting|onset)\\b', '\\brapid(?:ly)? (?:\\w+ ){0,2}antidepressant']
 
 [claims.trd]
 label = "Treatment-resistant depression"
 statement = "Ketamine is effective in treatment-resistant depression."
+patterns = ['\\btreatment[- ]resistant depression\\b', '\\bTRD\\b']
 '''
 
 GITIGNORE = "# the local cache: rebuilt by `evidence refresh`\ncache/\n"

@@ -103,3 +103,35 @@ def test_author_names_and_tex():
     assert split_author("van der Berg JA") == ("van der Berg", "JA")
     assert split_author("Ketamine Study Group") is None
     assert tex("50% of {x} & y_z ~ $1 #2 \\ ^") == r"50\% of \{x\} \& y\_z \textasciitilde{} \$1 \#2 \textbackslash{} \textasciicircum{}"
+
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+REAL_XML = sorted((SHARED / "ncbi-samples" / "efetch-pubmed" / "biocommons-eutils").glob("efetch-pubmed-*.xml"))
+
+
+@pytest.mark.skipif(not REAL_XML, reason=f"real NCBI samples not found under {SHARED} (../shared beside the repository)")
+def test_real_records_round_trip_through_nbib(tmp_path):
+    """Real PubMed XML -> cache -> export nbib -> import into a fresh cache: the citation survives."""
+    from evidence_cli.store.articles import iter_topic_articles
+    from evidence_cli.store.db import open_store
+
+    topic = '[claims.x]\nlabel = "X"\npatterns = ["zorblax"]\n'
+    caches = []
+    for name in ("from-xml", "from-nbib"):
+        root = tmp_path / name
+        (root / "queries").mkdir(parents=True)
+        (root / "queries" / "t.toml").write_text(f'title = "T"\nquery = "q"\n{topic}', encoding="utf-8")
+        caches.append(root)
+    for path in REAL_XML:
+        assert CliRunner().invoke(app, ["--workspace", str(caches[0]), "import", str(path)]).exit_code == 0
+    nbib = tmp_path / "export.nbib"
+    assert CliRunner().invoke(app, ["--workspace", str(caches[0]), "export", "-f", "nbib", "-o", str(nbib)]).exit_code == 0
+    result = CliRunner().invoke(app, ["--workspace", str(caches[1]), "import", str(nbib)])
+    assert result.exit_code == 0, result.output
+
+    def citations(root: Path) -> dict:
+        with open_store(root / "cache" / "evidence.sqlite", create=False) as store:
+            return {a.pmid: (a.title, a.doi, a.pmcid, a.year, a.authors, a.journal) for a in iter_topic_articles(store, "t")}
+
+    original, back = citations(caches[0]), citations(caches[1])
+    assert len(original) == len(REAL_XML) and back == original

@@ -76,3 +76,15 @@ def test_topics_with_counts_runs_and_a_broken_file(tmp_path):
     assert (data[1]["records"], data[1]["claims"], data[1]["last_run"]["outcome"]) == (12, 4, "complete")
     table = run(ws, "topics").stdout
     assert "demo" in table and "(incremental, complete)" in table
+
+
+def test_init_without_the_shipped_topic_writes_a_valid_fallback(tmp_path, monkeypatch):
+    import evidence_cli.scaffold as scaffold
+    from evidence_cli.tagging import compile_rules
+    from evidence_cli.workspace import find_workspace
+
+    monkeypatch.setattr(scaffold, "SHIPPED", tmp_path / "missing.toml")  # as in an installed wheel
+    scaffold.init_workspace(tmp_path / "ws")
+    topic = find_workspace(tmp_path / "ws").resolve_topic(None)
+    assert topic.claim_ids == ("rapid_onset", "trd")
+    compile_rules(topic)  # the tagger accepts its rules
