@@ -30,20 +30,24 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from evidence_cli.pubmed.model import AbstractSection, Article  # noqa: E402
-from evidence_cli.store.articles import ARTICLE_COLUMNS, article_row  # noqa: E402
-from evidence_cli.store.db import open_store  # noqa: E402
+from evidence_cli.pubmed.model import AbstractSection, Article
+from evidence_cli.store.articles import ARTICLE_COLUMNS, article_row
+from evidence_cli.store.db import open_store
 
 TOPIC = "ketamine-depression"
 CLAIMS = ("rapid_onset", "suicidality", "bipolar", "durability", "trd", "neuroplasticity", "cognition", "nmda")
 DESIGNS = (("rct", 18), ("observational", 22), ("meta-analysis", 6), ("systematic-review", 5),
            ("non-randomized-trial", 6), ("case-report", 8), ("narrative-review", 12), ("preclinical", 18),
            ("protocol", 2), ("other", 3))
-WORDS = ("ketamine esketamine depression suicidal ideation infusion placebo midazolam response remission "
-         "week hours randomized patients trial dose intranasal bipolar treatment resistant cognitive glutamate "
-         "synaptic plasticity bdnf mtor receptor nmda antagonist rating scale montgomery hamilton relapse "
-         "maintenance sustained effect adverse dissociation blood pressure cohort registry rats mice prefrontal "
-         "cortex connectivity imaging inflammation sleep anxiety adolescents elderly outpatients").split()
+WORDS = (
+    "ketamine", "esketamine", "depression", "suicidal", "ideation", "infusion", "placebo", "midazolam",
+    "response", "remission", "week", "hours", "randomized", "patients", "trial", "dose", "intranasal", "bipolar",
+    "treatment", "resistant", "cognitive", "glutamate", "synaptic", "plasticity", "bdnf", "mtor", "receptor",
+    "nmda", "antagonist", "rating", "scale", "montgomery", "hamilton", "relapse", "maintenance", "sustained",
+    "effect", "adverse", "dissociation", "blood", "pressure", "cohort", "registry", "rats", "mice", "prefrontal",
+    "cortex", "connectivity", "imaging", "inflammation", "sleep", "anxiety", "adolescents", "elderly",
+    "outpatients",
+)
 
 
 def synthetic(n: int, seed: int = 7):

@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from evidence_cli.errors import UsageError
 from evidence_cli.pubmed.model import AbstractSection, Article, Correction
 from evidence_cli.store import articles as store_articles
 from evidence_cli.store import runs as store_runs
@@ -72,7 +73,7 @@ def evidence_sentence(pmid: str, claim_id: str) -> str:
 
 
 def make_article(pmid: str) -> Article:
-    design, humans, n, year, claims, retracted = STUDIES[pmid]
+    design, _, n, year, claims, retracted = STUDIES[pmid]
     sentences = [evidence_sentence(pmid, c) for c in claims]
     abstract = (
         AbstractSection(f"We studied demo drug in {n or 'some'} subjects with zorblax syndrome.", "METHODS", "METHODS"),
@@ -90,7 +91,7 @@ def make_article(pmid: str) -> Article:
 
 
 def make_tagging(pmid: str) -> Tagging:
-    design, humans, n, year, claims, retracted = STUDIES[pmid]
+    design, humans, n, _, claims, retracted = STUDIES[pmid]
     return Tagging(
         design=design, sample_size=n, sample_size_evidence=f"We studied demo drug in {n} subjects." if n else None,
         humans=humans, animals=humans is False, retracted=retracted,
@@ -175,6 +176,6 @@ def test_search_survives_hostile_text(tmp_path):
     for text in ['"', "NOT", "a OR", "(zorblax", "zorblax)", "NEAR(", "-zorblax", "zorblax:", "^", "col:val", "'; DROP"]:
         try:
             search(store, text, topic=TOPIC)
-        except Exception as exc:  # only our one-line usage error is acceptable
-            assert type(exc).__name__ == "UsageError", (text, exc)
+        except UsageError:  # "nothing to search for": the one acceptable failure; anything else fails the test
+            pass
     assert len(search(store, "zorblax", topic=TOPIC)) == 12

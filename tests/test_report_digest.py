@@ -79,7 +79,7 @@ def test_topics_with_counts_runs_and_a_broken_file(tmp_path):
 
 
 def test_init_without_the_shipped_topic_writes_a_valid_fallback(tmp_path, monkeypatch):
-    import evidence_cli.scaffold as scaffold
+    from evidence_cli import scaffold
     from evidence_cli.tagging import compile_rules
     from evidence_cli.workspace import find_workspace
 

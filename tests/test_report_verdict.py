@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from evidence_cli.evidence.summary import (
-    VERDICT_KEYWORDS, Verdict, evidence_class, is_unsupported_or_contested, summarize_claim, verdict_for,
+    VERDICT_KEYWORDS,
+    Verdict,
+    evidence_class,
+    is_unsupported_or_contested,
+    summarize_claim,
+    verdict_for,
     verdict_keyword,
 )
 from evidence_cli.store.reports import Cell

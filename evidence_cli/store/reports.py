@@ -156,8 +156,8 @@ def study_rows(store: Store, topic: str, filters: ReportFilters = NO_FILTERS,
         for claim_id, pmid in only:
             wanted.setdefault(claim_id, []).append(pmid)
         queries = [
-            (f"{select} {_TAGGED}{where} AND c.claim_id = ? AND c.pmid IN ({', '.join('?' * len(part))}) "
-             f"ORDER BY {order}", [topic, *params, claim_id, *part])
+            ((f"{select} {_TAGGED}{where} AND c.claim_id = ? AND c.pmid IN ({', '.join('?' * len(part))}) "
+              f"ORDER BY {order}"), [topic, *params, claim_id, *part])
             for claim_id, pmids in sorted(wanted.items())
             for part in (pmids[i:i + 500] for i in range(0, len(pmids), 500))
         ]
@@ -165,8 +165,8 @@ def study_rows(store: Store, topic: str, filters: ReportFilters = NO_FILTERS,
         queries = [(f"{select} {_TAGGED}{where} ORDER BY c.claim_id, {order}", [topic, *params])]
     else:
         queries = [(
-            f"SELECT * FROM ({select}, row_number() OVER (PARTITION BY c.claim_id ORDER BY {order}) AS rn "
-            f"{_TAGGED}{where}) WHERE rn <= ? ORDER BY claim_id, rn", [topic, *params, per_claim])]
+            (f"SELECT * FROM ({select}, row_number() OVER (PARTITION BY c.claim_id ORDER BY {order}) AS rn "
+             f"{_TAGGED}{where}) WHERE rn <= ? ORDER BY claim_id, rn"), [topic, *params, per_claim])]
     rows = [
         StudyRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], bool(r[11]), bool(r[12]))
         for sql, args in queries for r in store.conn.execute(sql, args)
