@@ -383,3 +383,10 @@ def test_failing_antidepressants_defines_resistance_not_a_null_result(rules):
     out = tag(rules, "Ketamine: a narrative review",
               "Ketamine is effective in patients who failed to respond to two or more antidepressants.")
     assert stance(out, "trd") == "supports"
+
+
+def test_the_first_directional_clause_decides_a_mixed_sentence(rules):
+    out = tag(rules, "Esketamine for suicidal depression",
+              "RESULTS: Depression scores were lower with esketamine at 4 hours, but the groups did not differ at "
+              "24 hours.")
+    assert stance(out, "rapid_onset") == "supports"

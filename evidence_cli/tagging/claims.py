@@ -110,11 +110,12 @@ def _names_treatment_contrast(clause: str) -> bool:
     return bool(re.search(r"\b(?:between|versus|vs\.?|compared (?:with|to)|than|over)\b", clause, re.IGNORECASE))
 
 
-_PRIORITY = {"contradicts": 0, "supports": 1, UNCERTAIN: 2, "neutral": 3}
-
-
 def sentence_stance(sentence: Sentence, spans: Sequence[tuple[int, int]], rules: ClaimRules | None) -> str | None:
-    """The stance of the clauses holding the claim; contradicting clauses win over supporting ones."""
+    """The stance of the clauses holding the claim.
+
+    The first clause with a direction decides: in "better at 2 hours, but not different at 24 hours"
+    the early effect is the finding for rapid onset (the fading is durability's business).
+    """
     if sentence.role in TOPIC_ONLY_ROLES:
         return None
     if sentence.role != CONCLUSIONS and cues.METHOD.search(sentence.norm) and not cues.RESULT.search(sentence.norm):
@@ -125,8 +126,11 @@ def sentence_stance(sentence: Sentence, spans: Sequence[tuple[int, int]], rules:
             found.append(clause_stance(sentence.norm[start:end], sentence.role, rules))
     if not found:
         found.append(clause_stance(sentence.norm, sentence.role, rules))
-    stances = [s for s in found if s is not None]
-    return min(stances, key=_PRIORITY.__getitem__) if stances else None
+    for preferred in (("supports", "contradicts"), (UNCERTAIN,), ("neutral",)):
+        for stance in found:
+            if stance in preferred:
+                return stance
+    return None
 
 
 def find_claims(
