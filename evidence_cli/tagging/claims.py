@@ -8,9 +8,12 @@ statements are its own summary; never a call for future research.
 
 Stance, per clause (so "effective at day 4 but not at day 42" gives both answers): the claim's
 own cues and the generic null-result cues decide first; a hedge or description outside the
-results makes the mention neutral; a result or conclusion otherwise supports. Sentences vote
-by role (conclusions 3, results 2, body 1.5, background and title 1). A claim named only in
-the aims or methods (a population, an outcome) takes the study's own finding on its `context`.
+results makes the mention neutral; a result or conclusion otherwise supports. Within a
+sentence the first clause with a direction decides. Sentences vote by role (conclusions 3,
+results 2, body 1.5, background and title 1): supports needs more weight than contradicts
+and doubt together, contradicts more than supports and explicit neutral mentions together,
+else neutral. A claim named only in the aims or methods (a population, an outcome) takes the
+study's own finding on its `context`.
 """
 
 from __future__ import annotations

@@ -19,10 +19,12 @@ size) lives in code and is the same for every claim. Keys of a `[claims.<id>]` t
                 with one of them on the record, background sentences of a primary study
                 count too (they never count otherwise)
     supports, contradicts, neutral
-                claim-specific stance cues, checked in a finding sentence that names the claim
-                before the generic cues (neutral first, then the generic null-result cues,
-                then supports, then contradicts). E.g. cognition: "not impaired" is neutral,
-                "impaired" contradicts; durability: "relapsed" contradicts
+                claim-specific stance cues for a clause that names the claim. `neutral` is
+                checked first, then the generic null-result cues ("no significant", "did not
+                differ", "failed to"), then whichever of `supports` / `contradicts` matches
+                first in the clause, then the generic cues. E.g. cognition: "not impaired" is
+                neutral, "impaired" contradicts; durability: "most ... relapsed" contradicts;
+                neuroplasticity: "reversed the loss of spines" supports
     inherit     true (default) or false. When the claim is named only in the aims or methods
                 (a population such as treatment-resistant depression, an outcome such as
                 suicidal ideation), take the study's own finding on `context` sentences as
@@ -33,6 +35,7 @@ size) lives in code and is the same for every claim. Keys of a `[claims.<id>]` t
                 in passing: "the NMDA receptor antagonist ketamine")
 
 A short form the record defines for a claim term ("bipolar disorder (BD)") counts as the term.
+A protocol's claims are always neutral (no results yet).
 
 Regexes are Python `re` syntax, matched case-insensitively. TOML literal strings ('...')
 keep backslashes as written. Three placeholders expand to generic patterns:
