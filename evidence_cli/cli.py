@@ -150,8 +150,7 @@ def tag(
 ) -> None:
     """Tag abstracts from JSON Lines: design, sample size, claims with stance and sentence (no network, no cache).
 
-    Writes one JSON line per input line, in order. A malformed or non-UTF-8 line stops the
-    run with its line number and exit code 5.
+    One JSON line out per input line, in order; a malformed or non-UTF-8 line stops with its line number (exit 5).
     """
     with command_edge(ctx) as st:
         from evidence_cli.tag_service import tag_jsonl
