@@ -45,6 +45,8 @@ def refresh(workspace: Path, fake: FakeEutils, stub_tagger: bool = False) -> tup
     env = {k: v for k, v in os.environ.items() if k not in ("NCBI_API_KEY", "EVIDENCE_RATE")}
     env.update(EVIDENCE_EUTILS_URL=fake.url, NCBI_EMAIL="bench@example.org",
                PYTHONPATH=str(REPO) + os.pathsep + env.get("PYTHONPATH", ""))
+    if stub_tagger:
+        env["EVIDENCE_WORKERS"] = "0"  # the stand-in lives in this process only
     command = [sys.executable, *(["-c", STUB_TAGGER] if stub_tagger else ["-m", "evidence_cli"])]
     started = time.monotonic()
     proc = subprocess.run([*command, "--workspace", str(workspace), "refresh"],

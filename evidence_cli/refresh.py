@@ -19,10 +19,12 @@ import os
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any, Protocol
 
 from evidence_cli.errors import EvidenceError, IncompleteError, LockedError, TopicError
@@ -166,7 +168,7 @@ def refresh_topic(store: Any, client: Any, topic: Topic, *, full: bool = False,
         if progress is not None:
             progress.update(total=len(plan.to_fetch), description=f"{topic.id}: fetching")
         if plan.relink:
-            _store_records(store, topic, plan.relink, run_id, totals, None)
+            _store_records(store, topic, plan.relink, run_id, totals)
         missing = _fetch_and_store(store, client, topic, plan.to_fetch, run_id, totals, progress)
         if missing:
             shown = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
@@ -241,26 +243,111 @@ class _Totals:
     updated: int = 0
 
 
-def _store_records(store: Any, topic: Topic, records: list[Any], run_id: int, totals: _Totals,
-                   tagger: Callable | None) -> None:
-    from evidence_cli.ingest import store_records, topic_tagger
+def _save(store: Any, topic: Topic, items: list[tuple[Any, Any]], run_id: int, totals: _Totals) -> None:
+    """One batch of (Article, Tagging), one transaction."""
+    from evidence_cli.ingest import tagger_version
+    from evidence_cli.store.articles import save_batch
 
-    tagger = tagger or topic_tagger(topic)
-    done = store_records(store, topic.id, tagger, records, batch_size=max(len(records), 1), run_id=run_id)
+    done = save_batch(store, items, topic=topic.id, run_id=run_id, tagger_version=tagger_version())
     totals.added += done.added
     totals.updated += done.updated
 
 
+def _store_records(store: Any, topic: Topic, records: list[Any], run_id: int, totals: _Totals) -> None:
+    from evidence_cli.ingest import topic_tagger
+
+    tagger = topic_tagger(topic)
+    _save(store, topic, [(a, tagger(a)) for a in records], run_id, totals)
+
+
+# --- parsing and tagging, in this process or in worker processes --------------------------------
+
+_worker_tagger: Callable | None = None
+
+
+def _init_worker(topic_path: str) -> None:
+    """A worker process: Ctrl-C is the parent's to handle; compile the topic's rules once."""
+    import signal
+
+    from evidence_cli.ingest import topic_tagger
+    from evidence_cli.workspace import load_topic_file
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = os.getppid()
+
+    def exit_with_parent() -> None:  # kill -9 of the refresh must not leave workers behind
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=exit_with_parent, daemon=True).start()
+    global _worker_tagger
+    _worker_tagger = topic_tagger(load_topic_file(Path(topic_path)))
+
+
+def parse_and_tag(bodies: list[bytes], requested: list[str], found: set[str],
+                  tagger: Callable | None = None) -> tuple[list[tuple[Any, Any]], list[str]]:
+    """efetch bodies -> [(Article, Tagging)] in request order, and the ids that did not parse."""
+    from evidence_cli.eutils.search import parse_bodies
+
+    tagger = tagger or _worker_tagger
+    assert tagger is not None
+    articles, unparsed = parse_bodies(bodies, requested, found)
+    return [(a, tagger(a)) for a in articles], unparsed
+
+
+def worker_count(n_ids: int) -> int:
+    """Worker processes for parsing and tagging: none for small runs (starting them costs more)."""
+    from evidence_cli.eutils.search import BATCH_SIZE
+
+    configured = os.environ.get("EVIDENCE_WORKERS")
+    if configured is not None and configured.strip().isdigit():
+        return int(configured)
+    if n_ids <= 2 * BATCH_SIZE:
+        return 0
+    return min(os.cpu_count() or 1, 4) if (os.cpu_count() or 1) > 1 else 0
+
+
+class _Processor:
+    """Parses and tags batches: inline, or `workers` processes with that many batches in flight."""
+
+    def __init__(self, topic: Topic, workers: int) -> None:
+        from evidence_cli.ingest import topic_tagger
+
+        self.depth = workers
+        self.pool = None
+        self.tagger = None
+        if workers:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                            initializer=_init_worker, initargs=(str(topic.path),))
+        else:
+            self.tagger = topic_tagger(topic)
+
+    def submit(self, batch: Any) -> Any:
+        if self.pool is None:
+            return parse_and_tag(batch.bodies, batch.requested, batch.found, self.tagger)
+        return self.pool.submit(parse_and_tag, batch.bodies, batch.requested, batch.found)
+
+    @staticmethod
+    def result(pending: Any) -> tuple[list[tuple[Any, Any]], list[str]]:
+        return pending.result() if hasattr(pending, "result") else pending
+
+    def close(self, *, cancel: bool = False) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
+
+
 def _fetch_and_store(store: Any, client: Any, topic: Topic, ids: list[str], run_id: int,
                      totals: _Totals, progress: Progress | None) -> list[str]:
-    """Fetch in a thread (it spends most of its time waiting for the rate limit), tag and store
-    here, one transaction per batch. Returns the ids efetch never returned."""
+    """Fetch in a thread (it mostly waits for the rate limit), parse and tag in worker processes
+    when the run is big, store here, one transaction per batch. Returns the ids never received."""
     from evidence_cli.eutils.search import BATCH_SIZE, fetch_batch
-    from evidence_cli.ingest import topic_tagger
 
     if not ids:
         return []
-    tagger = topic_tagger(topic)
     batches: queue.Queue[Any] = queue.Queue(maxsize=PREFETCH_BATCHES)
     stop = threading.Event()
     done = object()
@@ -275,23 +362,38 @@ def _fetch_and_store(store: Any, client: Any, topic: Topic, ids: list[str], run_
         except BaseException as exc:  # noqa: BLE001 - handed to the storing thread, which raises it
             batches.put(exc)
 
+    processor = _Processor(topic, worker_count(len(ids)))
     thread = threading.Thread(target=fetcher, name="efetch", daemon=True)
     thread.start()
     missing: list[str] = []
+    in_flight: deque[tuple[Any, Any]] = deque()
+
+    def store_oldest() -> None:
+        batch, pending = in_flight.popleft()
+        items, unparsed = processor.result(pending)
+        if items:
+            _save(store, topic, items, run_id, totals)
+        totals.fetched += len(items)
+        missing.extend(batch.missing + unparsed)
+        if progress is not None:
+            progress.advance(len(batch.requested))
+
+    ok = False
     try:
         while True:
             item = batches.get()
             if item is done:
                 break
             if isinstance(item, BaseException):
+                while in_flight:  # what arrived before the failure is stored, not refetched later
+                    store_oldest()
                 raise item
-            records = [*item.articles, *item.deletions]
-            if records:
-                _store_records(store, topic, records, run_id, totals, tagger)
-            totals.fetched += len(item.articles)
-            missing += item.missing
-            if progress is not None:
-                progress.advance(len(item.requested))
+            in_flight.append((item, processor.submit(item)))
+            while len(in_flight) > processor.depth:
+                store_oldest()
+        while in_flight:
+            store_oldest()
+        ok = True
     finally:
         # On an error or Ctrl-C, do not wait for a request in flight (it may be retrying for
         # minutes): free a queue slot so a blocked put() returns, and the fetcher sees `stop`.
@@ -300,4 +402,5 @@ def _fetch_and_store(store: Any, client: Any, topic: Topic, ids: list[str], run_
             batches.get_nowait()
         except queue.Empty:
             pass
+        processor.close(cancel=not ok)
     return missing

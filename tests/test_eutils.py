@@ -177,7 +177,9 @@ def test_fewer_records_than_asked_are_asked_for_again(make_fake):
     fake.inject("fewer", utility="efetch", drop=7)
     with client_for(fake) as client:
         batch = fetch_batch(client, list(fake.records))
-    assert len(batch.articles) == 500 and batch.missing == []
+    articles, unparsed = batch.parse()
+    assert len(articles) == 500 and batch.missing == [] and unparsed == []
+    assert [a.pmid for a in articles] == list(fake.records)
     second = fake.requests("efetch")[1]
     assert len(second.ids) == 7
 
@@ -187,8 +189,28 @@ def test_records_that_never_come_are_reported_missing(make_fake):
     ids = list(fake.records) + ["99999999"]
     with client_for(fake) as client:
         batch = fetch_batch(client, ids)
-    assert batch.missing == ["99999999"] and len(batch.articles) == 20
+    assert batch.missing == ["99999999"] and len(batch.parse()[0]) == 20
     assert len(fake.requests("efetch")) == 3  # the answer, then two tries for the missing id
+
+
+def test_a_record_the_scan_sees_but_the_parser_cannot_read_is_reported(make_fake):
+    fake = make_fake(3)
+    with client_for(fake) as client:
+        batch = fetch_batch(client, list(fake.records))
+    batch.bodies = [batch.bodies[0].replace(b"</PubmedArticleSet>", b"<broken></PubmedArticleSet>")]
+    articles, unparsed = batch.parse()
+    assert articles == [] and sorted(unparsed) == sorted(fake.records)
+
+
+@needs_shared
+def test_the_pmid_scan_agrees_with_the_parser_on_every_real_sample():
+    from evidence_cli.eutils.search import RECORD_PMID
+    from evidence_cli.pubmed.xml import parse_records
+
+    for path in sorted((SAMPLES / "efetch-pubmed").rglob("*.xml")):
+        body = path.read_bytes()
+        scanned = sorted(m.decode() for m in RECORD_PMID.findall(body))
+        assert scanned == sorted(r.pmid for r in parse_records(body)), path.name
 
 
 # -- envelopes: real NCBI answers ---------------------------------------------------------------

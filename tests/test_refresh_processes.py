@@ -76,6 +76,19 @@ def test_second_refresh_without_wait_exits_locked(make_fake, workspace):
     assert first.wait(timeout=60) == 0
 
 
+def children_of(pid: int) -> list[int]:
+    """Processes whose parent is `pid` (the refresh's parse-and-tag workers), from /proc."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
 def count_stored(workspace: Path) -> int:
     try:
         with sqlite3.connect(f"file:{workspace / 'cache' / 'evidence.sqlite'}?mode=ro", uri=True) as db:
@@ -98,9 +111,14 @@ def test_kill_9_mid_refresh_then_resume_without_refetching(make_fake, workspace)
         deadline = time.monotonic() + 60
         while count_stored(workspace) < at_least and time.monotonic() < deadline:
             time.sleep(0.01)
+        children = children_of(proc.pid)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
         assert proc.returncode == -signal.SIGKILL
+        deadline = time.monotonic() + 5
+        while any(Path(f"/proc/{pid}").exists() for pid in children) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [pid for pid in children if Path(f"/proc/{pid}").exists()], "worker processes outlived kill -9"
     before = stored(workspace)
     assert 0 < len(before) < 3_000
     fake.clear_log()

@@ -12,13 +12,14 @@ cache already holds can be left out, and each answer can be checked id by id.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from evidence_cli.errors import EvidenceError, IncompleteError
 from evidence_cli.eutils.client import ESEARCH_MAX, EutilsClient, SearchPage
-from evidence_cli.pubmed.model import Article, Deletion
+from evidence_cli.pubmed.model import Article
 
 BATCH_SIZE = 500
 EARLIEST = date(1800, 1, 1)  # older than any PubMed entry or publication date worth slicing
@@ -114,42 +115,59 @@ def _check_complete(ids: Sequence[str], count: int, what: str) -> None:
         raise IncompleteError(f"{what} listed {len(set(ids))} of the {count} records it counted")
 
 
+# The record's own PMID is the first child of MedlineCitation (or BookDocument); the PMIDs of
+# CommentsCorrections and references sit deeper and are not matched.
+RECORD_PMID = re.compile(rb"<(?:MedlineCitation|BookDocument)\b[^>]*>\s*<PMID\b[^>]*>\s*(\d+)\s*</PMID>")
+
+
 @dataclass
 class FetchedBatch:
-    """One efetch batch: the records received (in request order) and the ids still missing."""
+    """One efetch batch, not yet parsed: the answers' bodies, and which asked-for ids they hold.
+
+    The ids are read with a cheap scan so the fetching thread stays light; `parse()` (run where
+    the CPU is) checks the parsed records against the scan, so a disagreement is never a gap.
+    """
 
     requested: list[str]
-    articles: list[Article]
-    deletions: list[Deletion] = field(default_factory=list)
+    bodies: list[bytes]
+    found: set[str] = field(default_factory=set)
     missing: list[str] = field(default_factory=list)
+
+    def parse(self) -> tuple[list[Article], list[str]]:
+        return parse_bodies(self.bodies, self.requested, self.found)
+
+
+def parse_bodies(bodies: Sequence[bytes], requested: Sequence[str], found: set[str]) -> tuple[list[Article], list[str]]:
+    """(articles in request order, ids the scan saw but no parsed record holds)."""
+    from evidence_cli.pubmed.xml import parse_records
+
+    wanted = set(requested)
+    parsed: dict[str, Article] = {}
+    for body in bodies:
+        try:
+            records = parse_records(body, name="efetch answer")
+        except EvidenceError:
+            continue  # complete-looking but unparsable: its ids are reported below
+        for record in records:
+            if isinstance(record, Article) and record.pmid in wanted:
+                parsed[record.pmid] = record
+    articles = [parsed[pmid] for pmid in requested if pmid in parsed]
+    return articles, sorted(found - parsed.keys())
 
 
 def fetch_batch(client: EutilsClient, ids: Sequence[str]) -> FetchedBatch:
     """efetch `ids`; ids an answer leaves out are asked for again, then reported missing."""
-    from evidence_cli.pubmed.xml import parse_records
-
     wanted = set(ids)
-    found: dict[str, Article] = {}
-    deletions: list[Deletion] = []
+    found: set[str] = set()
+    bodies: list[bytes] = []
     ask = list(ids)
     for _round in range(1 + MISSING_RETRIES):
         body = client.efetch(ask)
-        try:
-            records = parse_records(body, name="efetch answer")
-        except EvidenceError:
-            records = []  # complete-looking but unparsable: ask again, then report missing
-        for record in records:
-            if isinstance(record, Deletion):
-                deletions.append(record)
-            elif record.pmid in wanted:
-                found[record.pmid] = record
+        got = {m.decode() for m in RECORD_PMID.findall(body)} & wanted
+        if got - found:
+            bodies.append(body)
+            found |= got
         ask = [pmid for pmid in ask if pmid not in found]
         if not ask:
             break
-    articles = [found[pmid] for pmid in ids if pmid in found]
-    return FetchedBatch(list(ids), articles, deletions, ask)
-
-
-def fetch_all(client: EutilsClient, ids: Sequence[str], batch_size: int = BATCH_SIZE) -> Iterator[FetchedBatch]:
-    for start in range(0, len(ids), batch_size):
-        yield fetch_batch(client, ids[start:start + batch_size])
+    return FetchedBatch(list(ids), bodies, found, ask)
