@@ -220,7 +220,7 @@ def _tag_in_pool(work: Iterator[Work], topic: Topic, workers: int, tagger: Tagge
     from concurrent.futures import ProcessPoolExecutor
 
     context = multiprocessing.get_context("spawn")  # no fork of a process holding SQLite and threads
-    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(topic,))
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=init_tag_worker, initargs=(str(topic.path),))
     pending: deque = deque()
     source = _chain(first, second, work)
     error: Exception | None = None
@@ -260,24 +260,33 @@ def _collect(entry: tuple[list[Article], object]) -> Work:
     return "save", list(zip(articles, future.result()))
 
 
-_WORKER_RULES = None
+_worker_tagger: Tagger | None = None
 
 
-def _init_worker(topic: Topic) -> None:
-    global _WORKER_RULES
+def init_tag_worker(topic_path: str) -> None:
+    """Set up a tagging worker process: the topic's rules compiled once, Ctrl-C left to the
+    parent, and an exit as soon as the parent is gone (after a kill -9 its pipes stay open)."""
     import signal
+    import threading
 
-    from evidence_cli.tagging import compile_rules
+    from evidence_cli.workspace import load_topic_file
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: no worker tracebacks
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = os.getppid()
 
-    _WORKER_RULES = compile_rules(topic)
+    def exit_with_parent() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=exit_with_parent, name="exit-with-parent", daemon=True).start()
+    global _worker_tagger
+    _worker_tagger = topic_tagger(load_topic_file(Path(topic_path)))
 
 
 def _tag_packed(packed: list[tuple]) -> list[Tagging]:
-    from evidence_cli.tagging import tag_article
-
-    return [tag_article(_unpack(p), _WORKER_RULES) for p in packed]
+    assert _worker_tagger is not None, "init_tag_worker() runs first"
+    return [_worker_tagger(_unpack(p)) for p in packed]
 
 
 def _pack(a: Article) -> tuple:
