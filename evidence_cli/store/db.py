@@ -89,7 +89,9 @@ def open_store(path: Path, *, create: bool = True) -> Store:
         conn.execute("PRAGMA foreign_keys = ON")
         app_id = conn.execute("PRAGMA application_id").fetchone()[0]
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if app_id != APPLICATION_ID and (tables or app_id):
+        # A lone `_migrations` is our own first step (migrate() creates it before the first
+        # migration marks the file): a kill between the two must not brick a new cache.
+        if app_id != APPLICATION_ID and (tables - {"_migrations"} or app_id):
             raise CacheError(f"{path}: this SQLite file is not an evidence cache; move it aside or pick another workspace")
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if mode.lower() != "wal":  # e.g. a read-only folder: fall back rather than fail reads
