@@ -252,3 +252,63 @@ def test_update_file_records_and_deletions(ws: Path, tmp_path: Path) -> None:
             assert load_tagging(store, TOPIC, pmid).retracted
     finally:
         store.close()
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads child processes from /proc")
+def test_kill_9_leaves_whole_batches_and_no_worker_processes(ws: Path, tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path = tmp_path / "many.xml"
+    path.write_bytes(xml_file("".join(xml_record(str(700000 + i)) for i in range(20_000))))
+    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.Popen([sys.executable, "-m", "evidence_cli", "--workspace", str(ws), "import", str(path)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def children() -> set[int]:
+        found = set()
+        for entry in Path("/proc").iterdir():
+            try:
+                if entry.name.isdigit() and (entry / "stat").read_text().split(") ", 1)[1].split()[1] == str(proc.pid):
+                    found.add(int(entry.name))
+            except (OSError, IndexError):
+                continue
+        return found
+
+    workers: set[int] = set()
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and time.monotonic() < deadline:
+        workers = children()
+        if len(workers) >= 2 and cached_or_zero(ws) >= 500:  # the pool is up and a batch is stored
+            break
+        time.sleep(0.2)
+    if proc.poll() is not None:
+        pytest.skip("the import finished before it could be killed")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(_is_running(pid) for pid in workers):
+        time.sleep(0.2)
+    left = [pid for pid in workers if _is_running(pid)]
+    for pid in left:  # do not leak them past a failed test
+        os.kill(pid, signal.SIGKILL)
+    assert not left, "worker processes outlived the killed import"
+    assert cached(ws) % 500 == 0 and cached(ws) >= 500  # whole batches only
+
+
+def cached_or_zero(ws: Path) -> int:
+    try:
+        return cached(ws) if (ws / "cache" / "evidence.sqlite").exists() else 0
+    except Exception:  # noqa: BLE001 - the cache is being created by the child
+        return 0
+
+
+def _is_running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"  # a zombie has exited; only its parent (init, here) is left to reap it
