@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from evidence_cli.cli import app
@@ -109,3 +111,21 @@ def test_search_bad_options(ws):
     assert run(ws, "search", "x", "--design", "anecdote").exit_code == 2
     assert run(ws, "search", "x", "--claim", "nope").exit_code == 2
     assert run(ws, "search", "x", "--limit", "0").exit_code == 2
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([*'ab -"*()^:+{}[],.\'\\é', "OR", "AND", "NOT", "NEAR", " "]), max_size=20).map("".join))
+def test_any_text_is_a_valid_fts5_query_or_a_usage_error(text):
+    import sqlite3
+
+    from evidence_cli.errors import UsageError
+    from evidence_cli.store.reports import fts_query
+
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE VIRTUAL TABLE f USING fts5(t, tokenize='porter unicode61')")
+    conn.execute("INSERT INTO f VALUES ('a b ab NOT AND OR')")
+    try:
+        query = fts_query(text)
+    except UsageError:
+        return
+    conn.execute("SELECT rowid FROM f WHERE f MATCH ?", (query,)).fetchall()  # must not raise
