@@ -35,10 +35,6 @@ class Digest:
     deleted: tuple[str, ...]
 
     @property
-    def added(self) -> int:
-        return self.run.added if self.run else 0
-
-    @property
     def nothing_changed(self) -> bool:
         return not (self.claims or self.untagged or self.deleted)
 

@@ -80,13 +80,16 @@ def article_view(workspace: Workspace, pmid: str, topic_id: str | None = None) -
         if article is None:
             raise NotFound(f"PMID {pmid} is not in the cache ({workspace.db_path})")
         ids = [topic.id] if topic else topics_of(store, pmid)
-        known = set(workspace.topic_ids())
-        taggings = tuple(
-            (topic if topic and topic.id == t else (workspace.load_topic(t) if t in known else None), t,
-             load_tagging(store, t, pmid))
-            for t in ids
-        )
-    return ArticleView(article, taggings)
+        tags = [(t, load_tagging(store, t, pmid)) for t in ids]
+    return ArticleView(article, tuple((topic or _topic_or_none(workspace, t), t, tagging) for t, tagging in tags))
+
+
+def _topic_or_none(workspace: Workspace, topic_id: str) -> Topic | None:
+    """The topic, for its claim labels; None when its file is gone or broken (ids are shown instead)."""
+    try:
+        return workspace.load_topic(topic_id)
+    except EvidenceError:
+        return None
 
 
 def search_cache(workspace: Workspace, text: str, *, topic_id: str | None = None, claim_id: str | None = None,
