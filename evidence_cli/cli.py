@@ -256,14 +256,13 @@ def report(
     with command_edge(ctx) as st:
         from evidence_cli.evidence.views import topic_report
         from evidence_cli.render import formats
-        from evidence_cli.render.table import print_report
         from evidence_cli.store.reports import ReportFilters
 
         formats.check_choice(fmt, formats.REPORT_FORMATS)
         filters = ReportFilters(since=since, designs=tuple(design or ()), humans_only=humans_only, min_n=min_n)
         result = topic_report(st.workspace(), topic, claim_id=claim, filters=filters,
                               study_limit=formats.study_limit(limit), with_studies=fmt != "csv")
-        formats.deliver(st.output, output, formats.report_text(result, fmt), lambda console: print_report(console, result))
+        formats.deliver(st.output, output, formats.report_text(result, fmt), formats.report_printer(result))
 
 
 @app.command("show")

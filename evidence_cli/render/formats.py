@@ -59,6 +59,17 @@ def report_text(report: Report, fmt: str) -> str | None:
     return None
 
 
+def report_printer(report: Report) -> Callable[[Any], None]:
+    """Prints the rich tables; rich's table code loads only when a table is printed."""
+
+    def print_tables(console: Any) -> None:
+        from evidence_cli.render.table import print_report
+
+        print_report(console, report)
+
+    return print_tables
+
+
 def plain_text(printer: Callable[[Any], None], width: int = 200) -> str:
     """What a rich printer prints, as plain text (for --output FILE)."""
     from rich.console import Console
