@@ -245,10 +245,10 @@ def report(
     topic: TopicArg = None,
     claim: Annotated[Optional[str], typer.Option("--claim", "-c", help="Only this claim id.")] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table, json, csv, markdown or html.")] = "table",
-    since: Annotated[Optional[int], typer.Option("--since", metavar="YEAR", help="Count studies published in YEAR or later.")] = None,
+    since: Annotated[Optional[int], typer.Option("--since", metavar="YEAR", help="Count studies published in YEAR or later (undated ones drop out).")] = None,
     design: Annotated[Optional[list[str]], typer.Option("--design", "-d", help="Count only this design (repeatable): meta-analysis, systematic-review, rct, non-randomized-trial, observational, case-report, narrative-review, preclinical, protocol, other.")] = None,
-    humans_only: Annotated[bool, typer.Option("--humans-only", help="Count human studies only.")] = False,
-    min_n: Annotated[Optional[int], typer.Option("--min-n", metavar="N", help="Count studies with at least N participants.")] = None,
+    humans_only: Annotated[bool, typer.Option("--humans-only", help="Count human studies only (no preclinical or animal work).")] = False,
+    min_n: Annotated[Optional[int], typer.Option("--min-n", metavar="N", help="Count studies with at least N participants (those with no stated N drop out).")] = None,
     limit: Annotated[Optional[int], typer.Option("--limit", "-n", help="Studies listed per claim (default 20); 0 lists all. JSON pmids are always complete.")] = None,
     output: OutputOpt = None,
 ) -> None:
