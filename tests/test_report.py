@@ -161,3 +161,18 @@ def test_output_file(ws, tmp_path):
     table = tmp_path / "report.txt"
     assert run(ws, "--output", str(table)).exit_code == 0
     assert "Strong" in table.read_text(encoding="utf-8")
+
+
+def test_table_fits_a_narrow_terminal(ws):
+    from rich.console import Console
+
+    from evidence_cli.evidence.views import topic_report
+    from evidence_cli.render.table import print_report
+    from evidence_cli.workspace import find_workspace
+
+    console = Console(width=80, record=True, no_color=True, file=io.StringIO())
+    print_report(console, topic_report(find_workspace(ws), None, study_limit=2))
+    out = console.export_text()
+    assert max(len(line) for line in out.splitlines()) <= 80
+    assert "RCT contradicts" in out  # the verdict is not cut off
+    assert "MA/SR 2  RCT 4  Obs 1;  newest 2023" in out  # designs move under each claim's heading

@@ -24,6 +24,7 @@ VERDICT_STYLE = {
     "Contested": "bold magenta", "Unsupported": "bold red", "No evidence": "dim",
 }
 STANCE_STYLE = {"supports": "green", "contradicts": "red", "neutral": "dim"}
+WIDE = 150  # console columns from which the summary table shows every column
 GROUP_SHORT = {"synthesis": "MA/SR", "rct": "RCT", "trial": "Trial", "observational": "Obs",
                "case": "Case", "preclinical": "Pre", "other": "Rev/oth"}
 
@@ -44,22 +45,28 @@ def print_report(console: Console, report: Report) -> None:
     filters = describe_filters(report.filters)
     console.print(Text.assemble((f"{report.title}", "bold"), f"  topic {report.topic}: {report.records} cached records"
                                 + (f"; counting {filters}" if filters else "")))
+    # A full row needs ~160 columns; narrower terminals get the counts and verdict in the table
+    # and each claim's design breakdown and year chart above its study list.
+    wide = console.width >= WIDE
     summary = Table(show_lines=False, header_style="bold", expand=False)
-    summary.add_column("Claim", no_wrap=True)
+    summary.add_column("Claim", no_wrap=wide)
     for heading in ("Studies", "+", "−", "·"):
         summary.add_column(heading, justify="right")
-    for key, _, _ in DESIGN_GROUPS:
-        summary.add_column(GROUP_SHORT[key], justify="right")
-    summary.add_column("N (humans)", justify="right")
-    summary.add_column("Newest", justify="right")
-    summary.add_column(f"Per year {span[0]}–{span[1]}" if span else "Per year", no_wrap=True)
-    summary.add_column("Verdict", ratio=1, min_width=30)
+    if wide:
+        for key, _, _ in DESIGN_GROUPS:
+            summary.add_column(GROUP_SHORT[key], justify="right")
+    summary.add_column("N (humans)" if wide else "N", justify="right")
+    if wide:
+        summary.add_column("Newest", justify="right")
+        summary.add_column(f"Per year {span[0]}–{span[1]}" if span else "Per year", no_wrap=True)
+    summary.add_column("Verdict", ratio=1, min_width=30 if wide else 16)
     for c in report.claims:
         summary.add_row(
             Text.assemble(c.label, (f" {c.id}", "dim")),
             str(c.studies), str(c.supports), str(c.contradicts), str(c.neutral),
-            *(str(c.by_group[key]) for key, _, _ in DESIGN_GROUPS),
-            f"{c.participants:,}", str(c.newest_year or "–"), sparkline(c.per_year, span) or "–",
+            *((str(c.by_group[key]) for key, _, _ in DESIGN_GROUPS) if wide else ()),
+            f"{c.participants:,}",
+            *((str(c.newest_year or "–"), sparkline(c.per_year, span) or "–") if wide else ()),
             _verdict_text(c.verdict),
         )
     console.print(summary)
@@ -69,6 +76,10 @@ def print_report(console: Console, report: Report) -> None:
         studies = report.studies.get(c.id, ())
         console.print()
         console.print(Text.assemble((c.label, "bold"), (f" ({c.id}) ", "dim"), _verdict_text(c.verdict)))
+        if not wide and c.studies:
+            groups = "  ".join(f"{GROUP_SHORT[k]} {c.by_group[k]}" for k, _, _ in DESIGN_GROUPS if c.by_group[k])
+            chart = f"  per year {span[0]}–{span[1]} {sparkline(c.per_year, span)}" if span else ""
+            console.print(Text(f"  {groups};  newest {c.newest_year or '–'}{chart}", style="dim"))
         if not studies:
             console.print("  no tagged studies", style="dim")
             continue
