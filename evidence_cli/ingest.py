@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from evidence_cli.errors import InputError
 from evidence_cli.pubmed.model import Article, Deletion
@@ -83,7 +83,7 @@ def import_file(
             run_id = start_run(store, topic.id, "import", query=f"import {label}")
             totals = Totals()
             try:
-                work = _batches(records, batch_size, totals)
+                work = _skip_tagged(_batches(records, batch_size, totals), store, topic.id)
                 tagged = _tag_in_pool(work, topic, _worker_count(workers), tagger)
                 _write(store, topic.id, tagged, totals, run_id=run_id, progress=progress)
             except BaseException as exc:
@@ -127,32 +127,14 @@ class Totals:
     deletions: int = 0
 
 
-# ("save", [Article, ...]) before tagging, ("save", [(Article, Tagging), ...]) after, or ("delete", [pmid, ...])
+# ("save", [(Article, Tagging | None | TO_TAG), ...]) or ("delete", [pmid, ...]). Tagging None:
+# cached unchanged and already tagged, store keeps its tags.
 Work = tuple[str, list]
-
-
-def store_records(
-    store,  # evidence_cli.store.db.Store
-    topic_id: str,
-    tagger: Tagger,
-    records: Iterable[Article | Deletion],
-    *,
-    batch_size: int = BATCH_SIZE,
-    run_id: int | None = None,
-    progress: Progress | None = None,
-) -> Totals:
-    """Tag and store a stream of records, `batch_size` per transaction, deletions in file order.
-
-    Every finished batch is stored before an error raised by `records` surfaces.
-    """
-    totals = Totals()
-    tagged = (_tag_here(item, tagger) for item in _batches(records, batch_size, totals))
-    _write(store, topic_id, tagged, totals, run_id=run_id, progress=progress)
-    return totals
+TO_TAG: Any = object()
 
 
 def _batches(records: Iterable[Article | Deletion], batch_size: int, totals: Totals) -> Iterator[Work]:
-    batch: list[Article] = []
+    batch: list[tuple[Article, Any]] = []
     for record in records:
         if isinstance(record, Deletion):
             if batch:  # a record deleted later in the file must be stored first, then removed
@@ -161,7 +143,7 @@ def _batches(records: Iterable[Article | Deletion], batch_size: int, totals: Tot
             yield "delete", list(record.pmids)
             continue
         totals.records += 1
-        batch.append(record)
+        batch.append((record, TO_TAG))
         if len(batch) >= batch_size:
             yield "save", batch
             batch = []
@@ -169,9 +151,24 @@ def _batches(records: Iterable[Article | Deletion], batch_size: int, totals: Tot
         yield "save", batch
 
 
+def _skip_tagged(work: Iterator[Work], store, topic_id: str) -> Iterator[Work]:
+    """Mark records cached unchanged and tagged by this tagger version: a re-import skips them."""
+    from evidence_cli.store.articles import already_tagged
+
+    version = tagger_version()
+    for kind, payload in work:
+        if kind == "save":
+            known = already_tagged(store, topic_id, [a for a, _ in payload], version)
+            if known:
+                payload = [(a, None if a.pmid in known else tag) for a, tag in payload]
+        yield kind, payload
+
+
 def _tag_here(item: Work, tagger: Tagger) -> Work:
     kind, payload = item
-    return (kind, [(a, tagger(a)) for a in payload]) if kind == "save" else item
+    if kind != "save":
+        return item
+    return kind, [(a, tagger(a) if tag is TO_TAG else tag) for a, tag in payload]
 
 
 def _write(store, topic_id: str, work: Iterable[Work], totals: Totals, *, run_id: int | None,
@@ -238,7 +235,8 @@ def _tag_in_pool(work: Iterator[Work], topic: Topic, workers: int, tagger: Tagge
                     yield _collect(pending.popleft())
                 yield kind, payload
                 continue
-            pending.append((payload, pool.submit(_tag_packed, [_pack(a) for a in payload])))
+            todo = [_pack(a) for a, tag in payload if tag is TO_TAG]
+            pending.append((payload, pool.submit(_tag_packed, todo) if todo else None))
             while len(pending) > 2 * workers:  # bounded read-ahead: memory stays flat
                 yield _collect(pending.popleft())
         while pending:
@@ -255,9 +253,10 @@ def _chain(*heads_and_rest):  # (first, second, rest) -> first, second (unless N
     yield from rest
 
 
-def _collect(entry: tuple[list[Article], object]) -> Work:
-    articles, future = entry
-    return "save", list(zip(articles, future.result()))
+def _collect(entry: tuple[list[tuple[Article, Any]], Any]) -> Work:
+    payload, future = entry
+    results = iter(future.result() if future is not None else ())
+    return "save", [(a, next(results) if tag is TO_TAG else tag) for a, tag in payload]
 
 
 _worker_tagger: Tagger | None = None

@@ -312,3 +312,36 @@ def _is_running(pid: int) -> bool:
     except (OSError, IndexError):
         return False
     return state != "Z"  # a zombie has exited; only its parent (init, here) is left to reap it
+
+
+def test_reimport_tags_only_new_or_changed_records(ws: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from evidence_cli import ingest
+    from evidence_cli.workspace import find_workspace
+
+    real = ingest.topic_tagger
+    tagged: list[str] = []
+
+    def counting(topic):
+        tag = real(topic)
+        return lambda article: tagged.append(article.pmid) or tag(article)
+
+    monkeypatch.setattr(ingest, "topic_tagger", counting)
+    workspace = find_workspace(ws)
+    path = tmp_path / "export.xml"
+    path.write_bytes(xml_file(xml_record("900001") + xml_record("900002")))
+    ingest.import_file(workspace, path, workers=0)
+    assert tagged == ["900001", "900002"]
+
+    tagged.clear()
+    again = ingest.import_file(workspace, path, workers=0)
+    assert tagged == [] and again.skipped == 2
+
+    tagged.clear()
+    path.write_bytes(xml_file(xml_record("900001") + xml_record("900002", revised="2025")))
+    revised = ingest.import_file(workspace, path, workers=0)
+    assert tagged == ["900002"] and revised.updated == 1
+    store = open_store(workspace.db_path)
+    try:
+        assert load_tagging(store, TOPIC, "900001").design == "rct"  # kept, not lost
+    finally:
+        store.close()

@@ -206,3 +206,22 @@ def topic_record_count(store: Store, topic: str) -> int:
 
 def topic_pmids(store: Store, topic: str) -> set[str]:
     return {r[0] for r in store.conn.execute("SELECT pmid FROM topic_articles WHERE topic = ?", (topic,))}
+
+
+def already_tagged(store: Store, topic: str, articles: Sequence[Article], tagger_version: str) -> set[str]:
+    """PMIDs of `articles` cached unchanged and tagged for `topic` by this tagger version: an
+    import can skip tagging them again (save_batch with no Tagging keeps their tags)."""
+    found: set[str] = set()
+    for start in range(0, len(articles), 900):  # stay under SQLite's bound-parameter limit
+        part = {a.pmid: a for a in articles[start:start + 900]}
+        rows = store.conn.execute(
+            "SELECT a.pmid, a.version, a.date_revised, a.title, a.abstract_text FROM articles a "
+            "JOIN tags t ON t.pmid = a.pmid AND t.topic = ? AND t.tagger_version = ? "
+            f"WHERE a.pmid IN ({', '.join('?' * len(part))})",
+            (topic, tagger_version, *part),
+        )
+        for pmid, version, revised, title, abstract_text in rows:
+            a = part[pmid]
+            if (version, revised, title, abstract_text) == (a.version, a.date_revised, a.title, a.abstract_text):
+                found.add(pmid)
+    return found
