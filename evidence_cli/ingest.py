@@ -1,10 +1,11 @@
 """`evidence import`: a PubMed export file -> parsed -> tagged with a topic's rules -> the cache.
 
-Streams: records are parsed, tagged and stored in batches of `BATCH_SIZE`, each batch in one
-transaction, so a 30,000-record baseline file imports in flat memory. On a bad file (not
-UTF-8, not PubMed, truncated) the batches stored before the error stay, nothing of the batch
-in progress is written, and re-running the import on a fixed file is cheap (unchanged records
-are skipped).
+Streams: records are parsed here, tagged in worker processes (tagging costs far more than
+parsing or storing), and stored here in file order, `BATCH_SIZE` per transaction, so a
+30,000-record baseline file imports in flat memory. On a bad file (not UTF-8, not PubMed,
+truncated) the batches read before the error are stored, nothing of the batch in progress is
+written, and re-running the import on a fixed file is cheap: records cached unchanged and
+already tagged by this tagger version are neither retagged nor rewritten.
 """
 
 from __future__ import annotations
