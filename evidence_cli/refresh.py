@@ -265,7 +265,7 @@ def _store_records(store: Any, topic: Topic, records: list[Any], run_id: int, to
 _worker_tagger: Callable | None = None
 
 
-def _init_worker(topic_path: str) -> None:
+def _init_worker(topic_path: str, parent_pid: int) -> None:
     """A worker process: Ctrl-C is the parent's to handle; compile the topic's rules once."""
     import signal
 
@@ -273,16 +273,30 @@ def _init_worker(topic_path: str) -> None:
     from evidence_cli.workspace import load_topic_file
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    parent = os.getppid()
+    exit_with_parent(parent_pid)
+    global _worker_tagger
+    _worker_tagger = topic_tagger(load_topic_file(Path(topic_path)))
 
-    def exit_with_parent() -> None:  # kill -9 of the refresh must not leave workers behind
-        while os.getppid() == parent:
+
+def exit_with_parent(parent_pid: int) -> None:
+    """kill -9 of the refresh must not leave its workers behind (a cron job killed every night)."""
+    import signal
+
+    try:  # Linux: the kernel kills us when the parent dies
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent_pid:  # it died while we were starting
+        os._exit(0)
+
+    def watch() -> None:  # elsewhere, and in case the forking thread was not the parent's main one
+        while os.getppid() == parent_pid:
             time.sleep(0.5)
         os._exit(0)
 
-    threading.Thread(target=exit_with_parent, daemon=True).start()
-    global _worker_tagger
-    _worker_tagger = topic_tagger(load_topic_file(Path(topic_path)))
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def parse_and_tag(bodies: list[bytes], requested: list[str], found: set[str],
@@ -322,7 +336,7 @@ class _Processor:
             from concurrent.futures import ProcessPoolExecutor
 
             self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                            initializer=_init_worker, initargs=(str(topic.path),))
+                                            initializer=_init_worker, initargs=(str(topic.path), os.getpid()))
         else:
             self.tagger = topic_tagger(topic)
 
