@@ -327,7 +327,7 @@ class _open_source:
         from evidence_cli.pubmed.xml import gunzip_if_gzip
 
         if str(self.source) == "-":
-            return gunzip_if_gzip(sys.stdin.buffer)
+            return gunzip_if_gzip(sys.stdin.buffer, self.label)
         path = Path(self.source)
         if path.is_dir():
             raise InputError(f"{self.label}: is a folder, not a file")
@@ -335,7 +335,7 @@ class _open_source:
             self.fh = open(path, "rb")
         except OSError as exc:
             raise InputError(f"{self.label}: cannot read: {exc.strerror or exc}") from None
-        return gunzip_if_gzip(self.fh)
+        return gunzip_if_gzip(self.fh, self.label)
 
     def __exit__(self, *exc: object) -> None:
         if self.fh is not None:
@@ -348,8 +348,8 @@ def sniff_records(stream: IO[bytes], label: str) -> tuple[str, Iterator[Article 
 
     try:
         head = stream.read(SNIFF_BYTES)
-    except (EOFError, OSError) as exc:
-        raise InputError(f"{label}: truncated or corrupt gzip data ({exc})") from None
+    except OSError as exc:
+        raise InputError(f"{label}: cannot read: {exc.strerror or exc}") from None
     rest = io.BufferedReader(PrefixedStream(head, stream))
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if not text:

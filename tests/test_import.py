@@ -345,3 +345,13 @@ def test_reimport_tags_only_new_or_changed_records(ws: Path, tmp_path: Path, mon
         assert load_tagging(store, TOPIC, "900001").design == "rct"  # kept, not lost
     finally:
         store.close()
+
+
+def test_truncated_gzip_medline_is_an_input_error(ws: Path, tmp_path: Path) -> None:
+    text = "".join(f"PMID- {800000 + i}\nTI  - Invented title number {i * 7919}.\n\n" for i in range(3000))
+    whole = gzip.compress(text.encode())
+    path = tmp_path / "cut.nbib"
+    path.write_bytes(whole[: len(whole) // 2])
+    result = run(ws, str(path))
+    assert result.exit_code == ExitCode.INPUT
+    assert "cut.nbib: truncated or corrupt gzip data" in result.stderr and "Traceback" not in result.output

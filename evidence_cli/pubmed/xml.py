@@ -59,7 +59,7 @@ def parse_records(data: bytes, *, name: str = "response") -> list[Article | Dele
 
 
 def _iter_stream(fh: IO[bytes], label: str) -> Iterator[Article | Deletion]:
-    stream = gunzip_if_gzip(fh)
+    stream = gunzip_if_gzip(fh, label)
     parser = etree.iterparse(
         stream, events=("end",), tag=RECORD_TAGS,
         resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True,
@@ -82,21 +82,40 @@ def _iter_stream(fh: IO[bytes], label: str) -> Iterator[Article | Deletion]:
     except etree.XMLSyntaxError as exc:
         line = max(1, exc.position[0] if exc.position else exc.lineno or 1)
         raise InputError(f"{label}: line {line}: {_syntax_message(exc)}") from None
-    except (EOFError, OSError, zlib.error) as exc:  # truncated or corrupt gzip
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
         raise InputError(f"{label}: truncated or corrupt gzip data ({exc})") from None
+    except OSError as exc:
+        raise InputError(f"{label}: cannot read: {exc.strerror or exc}") from None
     if count == 0:
         root = parser.root
         if root is None or root.tag != "PubmedArticleSet":
             raise InputError(f"{label}: not PubMed XML ({_describe_root(root)})")
 
 
-def gunzip_if_gzip(fh: IO[bytes]) -> IO[bytes]:
-    """`fh` itself, or its gunzipped content when it starts with gzip's magic bytes (names lie)."""
+def gunzip_if_gzip(fh: IO[bytes], label: str = "input") -> IO[bytes]:
+    """`fh` itself, or its gunzipped content when it starts with gzip's magic bytes (names lie).
+
+    A truncated or corrupt gzip stream raises InputError from `read()`, whoever reads it.
+    """
     head = fh.read(2)
     stream = PrefixedStream(head, fh)
     if head == GZIP_MAGIC:
-        return gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[return-value]
+        return _Gunzipped(gzip.GzipFile(fileobj=stream, mode="rb"), label)  # type: ignore[return-value]
     return stream  # type: ignore[return-value]
+
+
+class _Gunzipped(io.RawIOBase):
+    def __init__(self, gz: gzip.GzipFile, label: str) -> None:
+        self._gz, self._label = gz, label
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        try:
+            return self._gz.readinto(buffer)
+        except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+            raise InputError(f"{self._label}: truncated or corrupt gzip data ({exc})") from None
 
 
 class PrefixedStream(io.RawIOBase):
