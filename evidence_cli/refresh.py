@@ -149,7 +149,8 @@ def refresh_topic(store: Any, client: Any, topic: Topic, *, full: bool = False,
     mark_abandoned_runs(store, topic.id)
     last_ok = last_run(store, topic.id, outcome="complete", kinds=("full", "incremental"))
     since = None
-    if last_ok is not None and not full:
+    # A changed query needs a whole search: records it newly matches may be old and unmodified.
+    if last_ok is not None and not full and last_ok.query == topic.query:
         fresh_as_of = last_ok.window_end or last_ok.started_at
         since = date.fromisoformat(fresh_as_of[:10]) - timedelta(days=OVERLAP_DAYS)
     kind = "incremental" if since else "full"

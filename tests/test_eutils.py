@@ -121,6 +121,27 @@ def test_empty_search_window_is_not_an_error(make_fake):
     assert page.count == 0 and page.ids == ()
 
 
+def test_history_server_epost_esummary(make_fake):
+    fake = make_fake(30)
+    with client_for(fake) as client:
+        page = client.esearch("ketamine")
+        body = client.efetch_history(page.webenv, page.query_key, retstart=20, retmax=5)
+        webenv, key = client.epost(list(page.ids[:3]))
+        summaries = client.esummary(list(page.ids[:2]))
+    assert body.count(b"<PubmedArticle>") == 5
+    assert webenv.startswith("MCID_") and key == "1"
+    assert [d["Id"] for d in summaries] == list(page.ids[:2])
+
+
+def test_expired_history_session_is_retried_then_reported(make_fake):
+    fake = make_fake(10)
+    with client_for(fake, retry_seconds=0.3) as client:
+        page = client.esearch("ketamine")
+        fake.expire_sessions()
+        with pytest.raises(NetworkError, match="Unable to obtain query #1"):
+            client.efetch_history(page.webenv, page.query_key, retstart=0, retmax=5)
+
+
 # -- search_all: the 9,999 cap -----------------------------------------------------------------
 
 

@@ -99,6 +99,23 @@ def test_incremental_refresh_fetches_only_added_and_modified(make_fake, use_fake
     assert revised == fake.today.isoformat()
 
 
+def test_a_changed_query_searches_everything_again_but_fetches_only_what_is_new(make_fake, use_fake, workspace):
+    fake = make_fake(600)
+    fake.matcher = lambda term, rec: "esketamine" in term or int(rec.pmid) % 2 == 0
+    use_fake(fake)
+    assert run(workspace).exit_code == 0
+    assert len(stored(workspace)) == 300
+    topic = workspace / "queries" / "ketamine.toml"
+    topic.write_text(topic.read_text().replace('query = "ketamine AND depression"',
+                                               'query = "(ketamine OR esketamine) AND depression"'))
+    fake.clear_log()
+    result = run(workspace)
+    assert result.exit_code == 0, result.output
+    assert stored(workspace) == set(fake.records)
+    assert len(efetched_ids(fake)) == 300  # the 300 the old query did not match, none of the cached
+    assert last_run(workspace)["kind"] == "full"
+
+
 def test_full_refetches_everything(make_fake, use_fake, workspace):
     fake = make_fake(600)
     use_fake(fake)
