@@ -116,6 +116,7 @@ def test_markdown_escapes_and_links(ws):
     assert "[104](https://pubmed.ncbi.nlm.nih.gov/104/)" in out
     assert r"(p\<0.01) \| \<script\>alert('x')\</script\> & more." in out  # the pipe cannot break the row
     assert "[108](https://pubmed.ncbi.nlm.nih.gov/108/) **RETRACTED**" in out
+    assert "| supports (expression of concern) |" in out  # 105: flagged, and still counted (7 studies)
     for line in out.splitlines():
         if line.startswith("| [104]"):
             assert len(re.findall(r"(?<!\\)\|", line)) == 8  # 7 columns
@@ -138,6 +139,7 @@ def test_html_is_self_contained_and_escaped(ws):
     assert out.count("<svg") == 3  # one year chart per claim with studies
     assert '<tr class="retracted">' in out and "RETRACTED, not counted" in out
     assert "2019: 1 study" in out
+    assert '<td class="supports">supports <span class="flag">(expression of concern)</span></td>' in out
 
 
 def test_table_is_the_default_and_prints_off_a_tty(ws):
@@ -147,6 +149,7 @@ def test_table_is_the_default_and_prints_off_a_tty(ws):
     assert "Demo drug for low mood" in out and "12 cached records" in out
     assert "Strong: 2 meta-analyses and 3 RCTs support" in out
     assert "RETRACTED" in out and "Per year 2012–2024" in out
+    assert "+ supports (expression of concern)" in out
     assert NASTY_EVIDENCE.split("|")[0].strip() in out  # markup in texts is printed, not interpreted
     assert re.search(r"[▁▂▃▄▅▆▇█]", out)
 

@@ -8,7 +8,7 @@ Texts are invented. The expected numbers in every report test come from the tabl
 | 102 | meta-analysis | yes | 900 | 2021 | rapid_onset + | |
 | 103 | rct | yes | 40 | 2019 | rapid_onset +, trd + | |
 | 104 | rct | yes | 60 | 2020 | rapid_onset + | title and evidence full of markup specials |
-| 105 | rct | yes | 80 | 2015 | rapid_onset + | |
+| 105 | rct | yes | 80 | 2015 | rapid_onset + | expression of concern: counted, flagged |
 | 106 | rct | yes | 30 | 2018 | rapid_onset - | |
 | 107 | observational | yes | 200 | 2022 | rapid_onset · | |
 | 108 | rct | yes | 500 | 2017 | rapid_onset + | RETRACTED: listed, never counted |
@@ -94,7 +94,7 @@ def make_tagging(pmid: str) -> Tagging:
     design, humans, n, _, claims, retracted = STUDIES[pmid]
     return Tagging(
         design=design, sample_size=n, sample_size_evidence=f"We studied demo drug in {n} subjects." if n else None,
-        humans=humans, animals=humans is False, retracted=retracted,
+        humans=humans, animals=humans is False, retracted=retracted, expression_of_concern=pmid == "105",
         claims=tuple(ClaimTag(c, stance, evidence_sentence(pmid, c), "RESULTS") for c, stance in claims.items()),
     )
 

@@ -34,6 +34,12 @@ def source(study: StudyRow) -> str:
     return f"{author}, {study.journal}" if study.journal else author
 
 
+def notices(study: StudyRow) -> str:
+    """'expression of concern, erratum' for a listed study ('' when none): counted, but worth a look."""
+    return ", ".join(name for name, on in (("expression of concern", study.expression_of_concern),
+                                           ("erratum", study.erratum)) if on)
+
+
 def describe_filters(filters: ReportFilters) -> str:
     """'since 2015, designs rct, humans only, N >= 50' ('' when unfiltered)."""
     parts = []

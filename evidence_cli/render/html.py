@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from evidence_cli.evidence.summary import DESIGN_GROUPS
 from evidence_cli.render.chart import svg_bars, year_span
-from evidence_cli.render.common import DESIGN_SHORT, describe_filters, more_line, pubmed_url, source
+from evidence_cli.render.common import DESIGN_SHORT, describe_filters, more_line, notices, pubmed_url, source
 
 if TYPE_CHECKING:
     from evidence_cli.evidence.summary import Report
@@ -23,7 +23,7 @@ th{background:#f3f5f7}td.n{text-align:right;font-variant-numeric:tabular-nums}
 .supports{color:#11643a}.contradicts{color:#a3001b}.neutral{color:#59636e}
 tr.retracted td{text-decoration:line-through;color:#8a8f96}tr.retracted td.flag{text-decoration:none;color:#a3001b;font-weight:600}
 svg.chart rect{fill:#3b6ea8}svg.chart .axis{stroke:#aab2bb}svg.chart text{font-size:10px;fill:#59636e}
-.muted{color:#59636e}a{color:#1f5fa8}
+.muted{color:#59636e}a{color:#1f5fa8}span.flag{color:#a35c00;font-weight:600}
 """
 
 
@@ -70,8 +70,9 @@ def report_html(report: Report) -> str:
         out.append("<table><thead><tr><th>PMID</th><th>Year</th><th>Design</th><th>N</th><th>Stance</th>"
                    "<th>First author, journal</th><th>Title</th><th>Evidence</th></tr></thead><tbody>")
         for s in studies:
+            note = f' <span class="flag">({escape(notices(s))})</span>' if notices(s) else ""
             stance = ('<td class="flag">RETRACTED, not counted</td>' if s.retracted
-                      else f'<td class="{escape(s.stance)}">{escape(s.stance)}</td>')
+                      else f'<td class="{escape(s.stance)}">{escape(s.stance)}{note}</td>')
             row_class = ' class="retracted"' if s.retracted else ""
             out.append(
                 f'<tr{row_class}>'

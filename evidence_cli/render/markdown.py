@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from evidence_cli.evidence.summary import DESIGN_GROUPS
 from evidence_cli.render.chart import sparkline, year_span
-from evidence_cli.render.common import DESIGN_SHORT, describe_filters, more_line, pubmed_url, source
+from evidence_cli.render.common import DESIGN_SHORT, describe_filters, more_line, notices, pubmed_url, source
 
 if TYPE_CHECKING:
     from evidence_cli.evidence.summary import Report
@@ -53,7 +53,8 @@ def report_markdown(report: Report) -> str:
             f"[{s.pmid}]({pubmed_url(s.pmid)})" + (" **RETRACTED**" if s.retracted else ""),
             str(s.year or "–"), md(DESIGN_SHORT.get(s.design, s.design)),
             str(s.sample_size) if s.sample_size is not None else "–",
-            "retracted, not counted" if s.retracted else s.stance, md(source(s)), md(s.evidence),
+            "retracted, not counted" if s.retracted else s.stance + (f" ({notices(s)})" if notices(s) else ""),
+            md(source(s)), md(s.evidence),
         ] for s in studies]
         lines += table(["PMID", "Year", "Design", "N", "Stance", "First author, journal", "Evidence"], rows, "lrlr")
         more = more_line(len(studies), c.studies + len(c.retracted), c.id)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from evidence_cli.evidence.summary import DESIGN_GROUPS
 from evidence_cli.render.chart import sparkline, year_span
-from evidence_cli.render.common import DESIGN_SHORT, STANCE_MARK, describe_filters, more_line, source
+from evidence_cli.render.common import DESIGN_SHORT, STANCE_MARK, describe_filters, more_line, notices, source
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -86,12 +86,14 @@ def print_report(console: Console, report: Report) -> None:
         table = Table(header_style="bold", expand=False)
         for heading, justify in (("PMID", "left"), ("Year", "right"), ("Design", "left"), ("N", "right"),
                                  ("Stance", "left"), ("First author, journal", "left"), ("Evidence", "left")):
-            table.add_column(heading, justify=justify, no_wrap=heading in ("PMID", "Design", "Stance"),
+            table.add_column(heading, justify=justify, no_wrap=heading in ("PMID", "Design"),
                              ratio=1 if heading == "Evidence" else None,
                              max_width=28 if heading == "First author, journal" else None)
         for s in studies:
             stance = Text("RETRACTED", style="bold red") if s.retracted else Text(
                 f"{STANCE_MARK[s.stance]} {s.stance}", style=STANCE_STYLE.get(s.stance, ""))
+            if notices(s):
+                stance.append(f" ({notices(s)})", style="yellow")
             table.add_row(s.pmid, str(s.year or "–"), DESIGN_SHORT.get(s.design, s.design),
                           str(s.sample_size) if s.sample_size is not None else "–", stance, Text(source(s)),
                           Text(s.evidence),

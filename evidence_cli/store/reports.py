@@ -133,6 +133,8 @@ class StudyRow:
     doi: str | None
     human: bool
     retracted: bool
+    expression_of_concern: bool = False  # counted, but flagged wherever the study is listed
+    erratum: bool = False
 
 
 def study_rows(store: Store, topic: str, filters: ReportFilters = NO_FILTERS,
@@ -147,7 +149,8 @@ def study_rows(store: Store, topic: str, filters: ReportFilters = NO_FILTERS,
         where += " AND t.retracted = 0"
     select = (
         f"SELECT c.claim_id, c.pmid, a.year, t.design, t.sample_size, c.stance, c.evidence, "
-        f"json_extract(a.authors_json, '$[0]'), a.journal, a.title, a.doi, {HUMAN_SQL}, t.retracted"
+        f"json_extract(a.authors_json, '$[0]'), a.journal, a.title, a.doi, {HUMAN_SQL}, t.retracted, "
+        f"t.expression_of_concern, t.erratum"
     )
     order = f"{_RANK_SQL}, a.year DESC, coalesce(t.sample_size, -1) DESC, c.pmid DESC"
     if only is not None:
@@ -168,7 +171,7 @@ def study_rows(store: Store, topic: str, filters: ReportFilters = NO_FILTERS,
             (f"SELECT * FROM ({select}, row_number() OVER (PARTITION BY c.claim_id ORDER BY {order}) AS rn "
              f"{_TAGGED}{where}) WHERE rn <= ? ORDER BY claim_id, rn"), [topic, *params, per_claim])]
     rows = [
-        StudyRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], bool(r[11]), bool(r[12]))
+        StudyRow(*r[:11], bool(r[11]), bool(r[12]), bool(r[13]), bool(r[14]))
         for sql, args in queries for r in store.conn.execute(sql, args)
     ]
     if only is not None and any(len(p) > 500 for p in wanted.values()):  # chunks are each in order: merge
