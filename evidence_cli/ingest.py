@@ -218,7 +218,8 @@ def _tag_in_pool(work: Iterator[Work], topic: Topic, workers: int, tagger: Tagge
     from concurrent.futures import ProcessPoolExecutor
 
     context = multiprocessing.get_context("spawn")  # no fork of a process holding SQLite and threads
-    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=init_tag_worker, initargs=(str(topic.path),))
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=init_tag_worker,
+                               initargs=(str(topic.path), os.getpid()))
     pending: deque = deque()
     source = _chain(first, second, work)
     error: Exception | None = None
@@ -263,23 +264,16 @@ def _collect(entry: tuple[list[tuple[Article, Any]], Any]) -> Work:
 _worker_tagger: Tagger | None = None
 
 
-def init_tag_worker(topic_path: str) -> None:
+def init_tag_worker(topic_path: str, parent_pid: int) -> None:
     """Set up a tagging worker process: the topic's rules compiled once, Ctrl-C left to the
     parent, and an exit as soon as the parent is gone (after a kill -9 its pipes stay open)."""
     import signal
-    import threading
 
+    from evidence_cli.refresh import exit_with_parent  # refresh's workers need the same care
     from evidence_cli.workspace import load_topic_file
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    parent = os.getppid()
-
-    def exit_with_parent() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os._exit(0)
-
-    threading.Thread(target=exit_with_parent, name="exit-with-parent", daemon=True).start()
+    exit_with_parent(parent_pid)
     global _worker_tagger
     _worker_tagger = topic_tagger(load_topic_file(Path(topic_path)))
 
