@@ -69,3 +69,10 @@ def test_time_placeholders(tmp_path, text, early, late):
     topic = topic_from(tmp_path, "[claims.e]\nlabel = 'E'\npatterns = ['{early}']\n[claims.l]\nlabel = 'L'\npatterns = ['{late}']\n")
     found = claims_in_sentence(text, compile_rules(topic))
     assert ("e" in found, "l" in found) == (early, late)
+
+
+def test_fingerprint_follows_the_rules(tmp_path):
+    first = compile_rules(topic_from(tmp_path, "[claims.a]\nlabel = 'A'\npatterns = ['x']\n")).fingerprint
+    same = compile_rules(topic_from(tmp_path, "[claims.a]\nlabel = 'Renamed'\npatterns = ['x']\n")).fingerprint
+    edited = compile_rules(topic_from(tmp_path, "[claims.a]\nlabel = 'A'\npatterns = ['y']\n")).fingerprint
+    assert first == same != edited

@@ -46,6 +46,8 @@ in digits or words ("42", "1,234", "forty-two").
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -113,6 +115,7 @@ class ClaimRules:
 class TopicRules:
     topic_id: str
     claims: tuple[ClaimRules, ...]
+    fingerprint: str = ""  # changes whenever the topic's claim rules change (see `rules_fingerprint`)
 
     @property
     def claim_ids(self) -> tuple[str, ...]:
@@ -127,7 +130,14 @@ def compile_rules(topic: Topic) -> TopicRules:
     return TopicRules(topic.id, tuple(
         compile_claim(c.id, c.label, c.statement, c.rules, where=f"{topic.path}: claims.{c.id}")
         for c in topic.claims
-    ))
+    ), rules_fingerprint(topic))
+
+
+def rules_fingerprint(topic: Topic) -> str:
+    """A short hash of the topic's claim rules: with TAGGER_VERSION it says whether stored tags
+    were made by the current tagger and rules (an edited topic file changes it)."""
+    raw = json.dumps([[c.id, dict(c.rules)] for c in topic.claims], sort_keys=True, default=str)
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:12]
 
 
 def compile_claim(claim_id: str, label: str, statement: str, rules: Mapping[str, Any], *, where: str) -> ClaimRules:
