@@ -12,9 +12,10 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from evidence_cli.errors import EvidenceError, ExitCode
 from evidence_cli.workspace import Topic, Workspace
@@ -166,7 +167,7 @@ def _run_checks(store, topics: list[Topic], checks: list[Check]) -> None:
         try:
             last = store_runs.last_run(store, topic.id)
             records = topic_record_count(store, topic.id)
-        except Exception as exc:  # a damaged run table: already a cache FAIL above; say it here too
+        except sqlite3.Error as exc:  # a damaged run table: already a cache FAIL above; say it here too
             add(topic.id, FAIL, f"cannot read the run log: {exc}")
             continue
         if last is None:
@@ -198,10 +199,10 @@ def _refresh_in_progress(root) -> str | None:
 
 def _age(stamp: str) -> str:
     try:
-        then = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+        then = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     except ValueError:
         return "unknown age"
-    hours = (datetime.now(timezone.utc) - then).total_seconds() / 3600
+    hours = (datetime.now(UTC) - then).total_seconds() / 3600
     return f"{hours:.0f} h ago" if hours < 48 else f"{hours / 24:.0f} days ago"
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import signal
 import sqlite3
 import sys
 from pathlib import Path
@@ -98,3 +100,54 @@ def quiet(fake):
 
     server.handle_error = handle_error
     return fake
+
+
+def pubmed_xml(pmids, *, cut: int | None = None) -> bytes:
+    """A PubmedArticleSet of invented records (the fake's own template); `cut` truncates it."""
+    from datetime import date
+
+    from tests.fake_eutils import SYNTHETIC_TEMPLATE, FakeRecord, render
+
+    day = date(2024, 1, 2)
+    body = "".join(render(SYNTHETIC_TEMPLATE, FakeRecord(p, day, day, day, 0)) for p in pmids)
+    data = f"<PubmedArticleSet>{body}</PubmedArticleSet>".encode()
+    return data[:cut] if cut else data
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid` (worker processes, multiprocessing's resource tracker)."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    parents[int(entry)] = int(fh.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    found, frontier = [], [pid]
+    while frontier:
+        kids = [p for p, parent in parents.items() if parent in frontier]
+        found += kids
+        frontier = kids
+    return found
+
+
+def alive(pids: list[int]) -> list[int]:
+    out = []
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                if fh.read().rsplit(")", 1)[1].split()[0] != "Z":
+                    out.append(pid)
+        except OSError:
+            pass
+    return out
+
+
+def kill_left_behind(pids: list[int]) -> None:
+    """Clean up after the code under test: the processes our refresh started and left."""
+    for pid in alive(pids):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass

@@ -8,7 +8,6 @@ import is entered in the run log, which is what the run log is for).
 from __future__ import annotations
 
 import json
-import os
 import random
 import sqlite3
 import subprocess
@@ -18,9 +17,8 @@ from typer.testing import CliRunner
 
 from evidence_cli.cli import app
 from evidence_cli.errors import ExitCode
-from tests.cache_helpers import RECORD_TABLES, TOPIC, make_workspace, populated_cache, quiet, snapshot
-from tests.conftest import EVIDENCE, REPO, eutils_env, subprocess_env
-from tests.fake_eutils import SYNTHETIC_TEMPLATE, FakeRecord, render
+from tests.cache_helpers import RECORD_TABLES, TOPIC, make_workspace, populated_cache, pubmed_xml, quiet, snapshot
+from tests.conftest import EVIDENCE, eutils_env, subprocess_env
 
 CLEAN_ENV = {"NCBI_API_KEY": "", "NCBI_EMAIL": "tests@example.org", "EVIDENCE_EUTILS_URL": "http://127.0.0.1:9/"}
 
@@ -49,16 +47,6 @@ def ws(tmp_path):
 @pytest.fixture
 def db(ws):
     return ws / "cache" / "evidence.sqlite"
-
-
-def pubmed_xml(pmids, *, cut: int | None = None) -> bytes:
-    """A PubmedArticleSet of invented records (the fake's own template); `cut` truncates it."""
-    from datetime import date
-
-    day = date(2024, 1, 2)
-    body = "".join(render(SYNTHETIC_TEMPLATE, FakeRecord(p, day, day, day, 0)) for p in pmids)
-    data = f"<PubmedArticleSet>{body}</PubmedArticleSet>".encode()
-    return data[:cut] if cut else data
 
 
 # ---- topic files, topics and claims -----------------------------------------------------------
@@ -319,7 +307,7 @@ def test_missing_email_is_a_warning_only(tmp_path, make_fake):
     root = make_workspace(tmp_path / "ws")
     env = subprocess_env(fake)
     env.pop("NCBI_EMAIL")
-    proc = subprocess.run([*EVIDENCE, "--workspace", str(root), "refresh"], env=env, capture_output=True, text=True)
+    proc = subprocess.run([*EVIDENCE, "--workspace", str(root), "refresh"], env=env, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
     warnings = [line for line in proc.stderr.splitlines() if "NCBI_EMAIL" in line]
     assert len(warnings) == 1 and warnings[0].startswith("warning:")
@@ -348,7 +336,7 @@ def assert_key_not_on_disk(root):
 
 def evidence_subprocess(root, fake, *args, **env_extra):
     env = subprocess_env(fake, NCBI_API_KEY=KEY, **env_extra)
-    return subprocess.run([*EVIDENCE, "--workspace", str(root), *args], env=env, capture_output=True, text=True)
+    return subprocess.run([*EVIDENCE, "--workspace", str(root), *args], env=env, capture_output=True, text=True, check=False)
 
 
 def test_key_sent_but_never_shown_across_faults_and_debug(tmp_path, make_fake):

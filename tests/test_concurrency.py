@@ -14,7 +14,7 @@ import pytest
 from evidence_cli.errors import ExitCode
 from evidence_cli.store import integrity
 from evidence_cli.store.db import open_store
-from tests.cache_helpers import TOPIC, make_workspace, quiet
+from tests.cache_helpers import TOPIC, descendants, kill_left_behind, make_workspace, pubmed_xml, quiet
 from tests.conftest import EVIDENCE, subprocess_env
 from tests.fake_eutils import max_in_window
 
@@ -66,7 +66,7 @@ def test_second_refresh_exits_locked_with_the_documented_message(setup):
     wait_for_lock_holder(root, first)
     second = start(root, env, "refresh")
     out2, err2 = second.communicate(timeout=60)
-    out1, err1 = first.communicate(timeout=120)
+    _, err1 = first.communicate(timeout=120)
     assert first.returncode == 0, err1
     assert second.returncode == ExitCode.LOCKED
     errors = [line for line in err2.splitlines() if line.startswith("error:")]
@@ -99,8 +99,6 @@ def test_refresh_with_readers_an_import_and_a_doctor_alongside(setup, tmp_path):
     fake, root = setup
     env = ncbi_rate_env(fake)
     extra = tmp_path / "extra.xml"
-    from tests.test_bad_input import pubmed_xml
-
     extra.write_bytes(pubmed_xml([str(9_000 + i) for i in range(300)]))
     first = start(root, env, "refresh")
     wait_for_lock_holder(root, first)
@@ -132,10 +130,13 @@ def test_refresh_with_readers_an_import_and_a_doctor_alongside(setup, tmp_path):
 def test_the_lock_dies_with_its_process(setup):
     fake, root = setup
     env = ncbi_rate_env(fake)
-    first = start(root, env, "refresh")
+    first = subprocess.Popen([*EVIDENCE, "--workspace", str(root), "refresh"], env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # no pipe a worker could hold
     wait_for_lock_holder(root, first)
+    below = descendants(first.pid)
     first.kill()
-    first.communicate(timeout=30)
+    first.wait(timeout=30)
+    kill_left_behind(below)
     fake.clear_faults()
     again = start(root, env, "refresh")
     _, err = again.communicate(timeout=120)

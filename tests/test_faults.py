@@ -20,7 +20,6 @@ from evidence_cli.workspace import Workspace
 from tests.cache_helpers import TOPIC, make_workspace, quiet
 from tests.conftest import eutils_env
 
-
 RECORDS = 1200  # three efetch batches of 500
 
 

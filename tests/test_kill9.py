@@ -8,7 +8,6 @@ The moments are seeded random delays scaled to how long one refresh takes on thi
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import sqlite3
@@ -20,9 +19,8 @@ import pytest
 
 from evidence_cli.store import integrity
 from evidence_cli.store.db import open_store
-from tests.cache_helpers import TOPIC, make_workspace, quiet
+from tests.cache_helpers import TOPIC, alive, descendants, kill_left_behind, make_workspace, pubmed_xml, quiet
 from tests.conftest import EVIDENCE, subprocess_env
-
 
 RECORDS = 1200  # three efetch batches: kills land between and inside them
 ROUNDS = 20
@@ -30,9 +28,13 @@ SEED = 9
 
 
 def run_refresh(root, env, *args) -> subprocess.Popen:
+    return run_evidence(root, env, "refresh", *args)
+
+
+def run_evidence(root, env, *args) -> subprocess.Popen:
     # Output to a file, not a pipe: a pipe would also wait for any worker process left behind.
-    err = tempfile.TemporaryFile()
-    proc = subprocess.Popen([*EVIDENCE, "--workspace", str(root), "--quiet", "refresh", *args], env=env,
+    err = tempfile.TemporaryFile()  # noqa: SIM115 - closed with the test's temp files
+    proc = subprocess.Popen([*EVIDENCE, "--workspace", str(root), "--quiet", *args], env=env,
                             stdout=subprocess.DEVNULL, stderr=err)
     proc.err_file = err  # type: ignore[attr-defined]
     return proc
@@ -43,45 +45,6 @@ def finish(proc: subprocess.Popen, timeout: float = 300) -> str:
     proc.wait(timeout=timeout)
     proc.err_file.seek(0)  # type: ignore[attr-defined]
     return proc.err_file.read().decode("utf-8", "replace")  # type: ignore[attr-defined]
-
-
-def descendants(pid: int) -> list[int]:
-    """Every process below `pid` (worker processes, multiprocessing's resource tracker)."""
-    parents: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as fh:
-                    parents[int(entry)] = int(fh.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-    found, frontier = [], [pid]
-    while frontier:
-        kids = [p for p, parent in parents.items() if parent in frontier]
-        found += kids
-        frontier = kids
-    return found
-
-
-def alive(pids: list[int]) -> list[int]:
-    out = []
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as fh:
-                if fh.read().rsplit(")", 1)[1].split()[0] != "Z":
-                    out.append(pid)
-        except OSError:
-            pass
-    return out
-
-
-def kill_left_behind(pids: list[int]) -> None:
-    """Clean up after the code under test: the processes our refresh started and left."""
-    for pid in alive(pids):
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 def check_cache(db) -> None:
@@ -169,26 +132,27 @@ def test_kill_between_creating_the_migration_table_and_the_first_migration(tmp_p
         assert store.conn.execute("SELECT count(*) FROM _migrations").fetchone()[0] >= 1
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "worker processes of a killed refresh/import can outlive it: the exit-with-parent watcher reads "
-    "os.getppid() inside the worker, which is already 1 when the parent died during the worker's start-up"))
-def test_kill9_leaves_no_process_behind(tmp_path, make_fake):
-    """A big refresh parses and tags in worker processes: killed with it, they must end too
-    (a cron job killed every night must not pile up processes)."""
+@pytest.mark.parametrize("command", ["refresh", "import"])
+def test_kill9_leaves_no_process_behind(tmp_path, make_fake, command):
+    """Big refreshes and imports tag in worker processes: killed with their parent, at any moment
+    of their start-up, they must end too (a cron job killed every night must not pile them up)."""
     fake = quiet(make_fake(RECORDS, rate_limit=None))
     env = subprocess_env(fake, EVIDENCE_WORKERS="2")
+    source = tmp_path / "records.xml"
+    source.write_bytes(pubmed_xml([str(7000 + i) for i in range(RECORDS)]))
     left: list[int] = []
     for attempt in range(3):
         root = make_workspace(tmp_path / f"ws{attempt}")
-        proc = run_refresh(root, env, "--full")
+        args = ["--full"] if command == "refresh" else [str(source)]
+        proc = run_refresh(root, env, *args) if command == "refresh" else run_evidence(root, env, "import", *args)
         deadline = time.monotonic() + 60
         below: list[int] = []
-        while proc.poll() is None and time.monotonic() < deadline:  # until its workers exist
+        while proc.poll() is None and time.monotonic() < deadline:  # until its workers are starting
             below = descendants(proc.pid)
             if len(below) >= 2:
                 break
             time.sleep(0.02)
-        time.sleep(0.05 * attempt)
+        time.sleep(0.05 * attempt)  # early and later in their start-up
         below = descendants(proc.pid) or below
         proc.send_signal(signal.SIGKILL)
         finish(proc, 60)
@@ -197,4 +161,4 @@ def test_kill9_leaves_no_process_behind(tmp_path, make_fake):
             time.sleep(0.1)
         left += alive(below)
         kill_left_behind(below)
-    assert left == [], f"processes outlived the killed refresh by 15 s: {left}"
+    assert left == [], f"processes outlived the killed {command} by 15 s: {left}"

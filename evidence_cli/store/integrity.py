@@ -34,14 +34,14 @@ CONSISTENCY_RULES: tuple[tuple[str, str, str], ...] = (
     ),
     (
         "tags-without-link",
-        "SELECT count(*) FROM tags g WHERE NOT EXISTS "
-        "(SELECT 1 FROM topic_articles t WHERE t.topic = g.topic AND t.pmid = g.pmid)",
+        ("SELECT count(*) FROM tags g WHERE NOT EXISTS "
+         "(SELECT 1 FROM topic_articles t WHERE t.topic = g.topic AND t.pmid = g.pmid)"),
         "tag rows for records not linked to their topic",
     ),
     (
         "claim-tags-without-tags",
-        "SELECT count(*) FROM claim_tags c WHERE NOT EXISTS "
-        "(SELECT 1 FROM tags g WHERE g.topic = c.topic AND g.pmid = c.pmid)",
+        ("SELECT count(*) FROM claim_tags c WHERE NOT EXISTS "
+         "(SELECT 1 FROM tags g WHERE g.topic = c.topic AND g.pmid = c.pmid)"),
         "claim tags without the record's tag row",
     ),
     (
