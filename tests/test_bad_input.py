@@ -212,14 +212,14 @@ def test_import_stops_at_the_broken_record_and_keeps_whole_batches(ws, db, tmp_p
         (["import"], lambda: random.Random(2).randbytes(60_000_000), ExitCode.INPUT),
         # 30 MB of blanks on one line: nothing to tag, nothing printed.
         (["tag"], lambda: b" " * 30_000_000 + b"\n", ExitCode.OK),
-        # An abstract of 400 kB (a hundred times a long real one): tagged, one line out.
-        (["tag"], lambda: json.dumps({"id": 1, "title": "t", "abstract": "Ketamine helped within 24 hours. " * 12_000})
+        # An abstract of 200 kB (fifty times a long real one): tagged, one line out.
+        (["tag"], lambda: json.dumps({"id": 1, "title": "t", "abstract": "Ketamine helped within 24 hours. " * 6_000})
          .encode() + b"\n", ExitCode.OK),
-        # A 2 MB draft: checked.
-        (["check", "--format", "json"], lambda: b"Ketamine works within hours for depression.\n\n" * 45_000,
+        # A 1 MB draft: checked.
+        (["check", "--format", "json"], lambda: b"Ketamine works within hours for depression.\n\n" * 22_000,
          ExitCode.OK),
     ],
-    ids=["import-60MB-element", "import-60MB-binary", "tag-30MB-blank-line", "tag-400kB-abstract", "check-2MB-draft"],
+    ids=["import-60MB-element", "import-60MB-binary", "tag-30MB-blank-line", "tag-200kB-abstract", "check-1MB-draft"],
 )
 def test_huge_input_files(ws, db, tmp_path, command, make, expected_code):
     path = tmp_path / "huge.dat"

@@ -63,7 +63,7 @@ def make_fake(make_fake):
 @pytest.mark.parametrize(
     ("kind", "times", "utility", "options"),
     [
-        ("429", 8, None, {"retry_after": "0.05"}),
+        ("429", 5, None, {"retry_after": "0.05"}),
         ("500", 3, None, {}),
         ("502", 3, "efetch", {}),
         ("503", 3, "esearch", {}),

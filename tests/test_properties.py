@@ -21,7 +21,7 @@ from evidence_cli.pubmed.medline import iter_medline
 from evidence_cli.pubmed.model import Article, Deletion
 from evidence_cli.pubmed.xml import parse_records
 
-PROPS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Text XML 1.0 can carry: no control characters, no surrogates, no U+FFFE/U+FFFF.
 xml_char = st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\ufffe\uffff")
