@@ -34,9 +34,14 @@ class Check:
     status: str  # OK, WARN or FAIL
     detail: str = ""
     exit_code: ExitCode | None = None  # the code a FAIL maps to
+    facts: Mapping[str, object] | None = None  # machine-readable details (a topic's last run)
 
-    def as_dict(self) -> dict[str, str]:
-        return {"section": self.section, "name": self.name, "status": self.status, "detail": self.detail}
+    def as_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {"section": self.section, "name": self.name, "status": self.status,
+                                  "detail": self.detail}
+        if self.facts is not None:
+            out["facts"] = dict(self.facts)
+        return out
 
 
 @dataclass(frozen=True)
@@ -181,7 +186,14 @@ def _run_checks(store, topics: list[Topic], checks: list[Check]) -> None:
         )
         if last.error:
             detail += f"; error: {last.error}"
-        add(topic.id, OK if last.outcome == "complete" else WARN, detail)
+        last_complete = store_runs.last_run(store, topic.id, outcome="complete")
+        facts = {
+            "records": records, "outcome": last.outcome, "kind": last.kind, "started_at": last.started_at,
+            "finished_at": last.finished_at, "count": last.count, "added": last.added, "updated": last.updated,
+            "deleted": last.deleted, "requests": last.requests, "error": last.error,
+            "last_complete_at": last_complete.finished_at if last_complete else None,
+        }
+        add(topic.id, OK if last.outcome == "complete" else WARN, detail, facts=facts)
 
 
 def _refresh_in_progress(root) -> str | None:
@@ -236,8 +248,9 @@ def _network_checks(workspace: Workspace, topics: list[Topic], env: Mapping[str,
 
 
 def _adder(checks: list[Check], section: str, code: ExitCode):
-    def add(name: str, status: str, detail: str = "", *, exit_code: ExitCode | None = None) -> None:
-        checks.append(Check(section, name, status, detail, (exit_code or code) if status == FAIL else None))
+    def add(name: str, status: str, detail: str = "", *, exit_code: ExitCode | None = None,
+            facts: Mapping[str, object] | None = None) -> None:
+        checks.append(Check(section, name, status, detail, (exit_code or code) if status == FAIL else None, facts))
 
     return add
 

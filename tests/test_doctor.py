@@ -68,6 +68,9 @@ def test_api_key_is_reported_but_never_shown(tmp_path):
     assert key not in result.output and key[-4:] not in result.output
     checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
     assert checks["NCBI_API_KEY"]["detail"].startswith("set")
+    facts = checks[TOPIC]["facts"]  # the last run, for scripts
+    assert facts["outcome"] == "complete" and facts["records"] == 30 and facts["added"] == 30
+    assert facts["last_complete_at"] == facts["finished_at"]
 
 
 def test_garbage_cache_file_exits_cache(tmp_path):

@@ -103,6 +103,8 @@ def search_index(conn: sqlite3.Connection) -> Finding:
     try:
         conn.execute("INSERT INTO article_fts(article_fts, rank) VALUES('integrity-check', 1)")
     except sqlite3.DatabaseError as exc:
+        if "readonly" in str(exc):  # the check is an INSERT command: not possible on a read-only file
+            return Finding("search-index", WARN, "not checked: the cache is read-only")
         if "malformed" in str(exc) or "corrupt" in str(exc):
             return Finding("search-index", FAIL, "the full-text index does not match the records (run `evidence retag` or rebuild)")
         return Finding("search-index", FAIL, str(exc))
