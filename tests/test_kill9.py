@@ -8,6 +8,7 @@ The moments are seeded random delays scaled to how long one refresh takes on thi
 
 from __future__ import annotations
 
+import os
 import random
 import signal
 import sqlite3
@@ -20,7 +21,7 @@ import pytest
 from evidence_cli.store import integrity
 from evidence_cli.store.db import open_store
 from tests.cache_helpers import TOPIC, alive, descendants, kill_left_behind, make_workspace, pubmed_xml, quiet
-from tests.conftest import EVIDENCE, subprocess_env
+from tests.conftest import EVIDENCE, REPO, subprocess_env
 
 RECORDS = 1200  # three efetch batches: kills land between and inside them
 ROUNDS = 20
@@ -162,3 +163,40 @@ def test_kill9_leaves_no_process_behind(tmp_path, make_fake, command):
         left += alive(below)
         kill_left_behind(below)
     assert left == [], f"processes outlived the killed {command} by 15 s: {left}"
+
+
+def test_kill9_during_import_then_import_again(tmp_path):
+    """The same promise for `import`: whole batches or nothing, and a re-import completes."""
+    source = tmp_path / "records.xml"
+    pmids = [str(7000 + i) for i in range(RECORDS)]
+    source.write_bytes(pubmed_xml(pmids))
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    rng = random.Random(SEED)
+    scratch = make_workspace(tmp_path / "scratch")
+    started = time.monotonic()
+    proc = run_evidence(scratch, env, "import", str(source))
+    assert proc.wait(timeout=300) == 0, finish(proc)
+    window = time.monotonic() - started
+    root = make_workspace(tmp_path / "ws")
+    db = root / "cache" / "evidence.sqlite"
+    for _ in range(5):
+        proc = run_evidence(root, env, "import", str(source))
+        time.sleep(rng.uniform(0.0, window))
+        below = descendants(proc.pid)
+        proc.send_signal(signal.SIGKILL)
+        finish(proc, 60)
+        kill_left_behind(below)
+        if db.exists():
+            check_cache(db)
+            conn = sqlite3.connect(db)
+            stored = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+            tagged = conn.execute("SELECT count(*) FROM tags").fetchone()[0]
+            conn.close()
+            assert stored == tagged  # a record is never stored untagged
+    proc = run_evidence(root, env, "import", str(source))
+    err = finish(proc)
+    assert proc.returncode == 0, err
+    check_cache(db)
+    conn = sqlite3.connect(db)
+    assert sorted(r[0] for r in conn.execute("SELECT pmid FROM topic_articles")) == sorted(pmids)
+    conn.close()
