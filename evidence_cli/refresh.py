@@ -329,7 +329,7 @@ class _Processor:
     def __init__(self, topic: Topic, workers: int) -> None:
         from evidence_cli.ingest import topic_tagger
 
-        self.depth = workers
+        self.depth = 2 * workers  # batches in flight: workers never idle while this process stores
         self.pool = None
         self.tagger = None
         if workers:

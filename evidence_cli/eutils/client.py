@@ -35,6 +35,7 @@ TOOL = "evidence"
 POST_THRESHOLD = 200  # NCBI: "use HTTP POST for more than about 200 UIDs"
 RATE_STATE_FILE = "eutils-rate.state"
 ESEARCH_MAX = 9999  # PubMed hands out at most this many ids of one search
+READ_CHUNK = 1 << 20
 
 # <ERROR> texts that will not change on a retry. Everything else NCBI puts in <ERROR> on a 200
 # ("Search Backend failed", "Unable to obtain query #1", "Your session has expired", ...) is a
@@ -247,10 +248,12 @@ class EutilsClient:
         timeout = (self.config.connect_timeout, self.config.read_timeout)
         try:
             if post:
-                resp = self._session.post(url, data=payload, timeout=timeout)
+                resp = self._session.post(url, data=payload, timeout=timeout, stream=True)
             else:
-                resp = self._session.get(url, params=payload, timeout=timeout)
-            body = resp.content
+                resp = self._session.get(url, params=payload, timeout=timeout, stream=True)
+            # Big chunks: each chunk needs the GIL back, and the thread that stores records holds
+            # it; requests' default of 10 kB turned a 10 MB answer into a thousand waits.
+            body = b"".join(resp.iter_content(chunk_size=READ_CHUNK))
         except rq.exceptions.Timeout:
             raise Retry(f"no answer within the timeout ({self.config.read_timeout:g} s)") from None
         except (rq.exceptions.ConnectionError, rq.exceptions.ChunkedEncodingError,
