@@ -69,6 +69,31 @@ ESUMMARY_PROLOG = (
     b'"https://eutils.ncbi.nlm.nih.gov/eutils/dtd/20041029/esummary-v1.dtd">\n'
 )
 
+DEFAULT_PROLOGS = {"esearch": ESEARCH_PROLOG, "epost": EPOST_PROLOG, "efetch": EFETCH_PROLOG,
+                   "esummary": ESUMMARY_PROLOG}
+
+# Where ../shared is present, the prologs (XML declaration and DOCTYPE) of the replies are read
+# from these recorded answers instead of the constants above.
+PROLOG_SAMPLES = {
+    "esearch": ("esearch/biocommons-esearch-pubmed-hart_rk_author-usehistory.xml", b"<eSearchResult>"),
+    "epost": ("epost/biopython-epost1.xml", b"<ePostResult>"),
+    "efetch": ("efetch-pubmed/metapub/38028269.xml", b"<PubmedArticleSet>"),
+    "esummary": ("esummary/biopython-esummary1.xml", b"<eSummaryResult>"),
+}
+
+
+def recorded_prologs() -> dict[str, bytes]:
+    prologs = dict(DEFAULT_PROLOGS)
+    if shared_available():
+        for utility, (name, root) in PROLOG_SAMPLES.items():
+            path = SAMPLES / name
+            if path.is_file():
+                head = path.read_bytes()
+                if root in head:
+                    prologs[utility] = head[: head.index(root)]
+    return prologs
+
+
 # Project-written record for the synthetic mode (no ../shared): invented text, real layout.
 SYNTHETIC_TEMPLATE = (
     '<PubmedArticle><MedlineCitation Status="MEDLINE" Owner="NLM"><PMID Version="1">@@PMID@@</PMID>'
@@ -293,6 +318,7 @@ class FakeEutils:
         self._history: dict[str, dict[str, list[str]]] = {}
         self._sorted: list[FakeRecord] | None = None
         self._random = random.Random(seed)
+        self.prologs = recorded_prologs() if source == "samples" else dict(DEFAULT_PROLOGS)
         self._load(records, source)
         self._server = _Server(("127.0.0.1", port), _Handler)
         self._server.fake = self
@@ -591,7 +617,7 @@ class _Handler(BaseHTTPRequestHandler):
             if not ids:
                 return 200, _error_body("epost", "Empty ID list; Nothing to store")
             webenv, key = fake.new_history(ids, p.get("WebEnv"))
-            return 200, EPOST_PROLOG + (f"<ePostResult>\n\t<QueryKey>{key}</QueryKey>\n\t<WebEnv>{webenv}</WebEnv>\n"
+            return 200, fake.prologs["epost"] + (f"<ePostResult>\n\t<QueryKey>{key}</QueryKey>\n\t<WebEnv>{webenv}</WebEnv>\n"
                                         "</ePostResult>\n").encode()
         if utility == "esummary":
             return 200, esummary_body(fake, p)
@@ -612,7 +638,7 @@ def esearch_body(fake: FakeEutils, p: dict[str, str]) -> bytes:
     retstart, retmax = int(p.get("retstart") or 0), int(p.get("retmax") or 20)
     unknown = [ph for ph in sorted(fake.unknown_phrases) if ph.lower() in term.lower()]
     if unknown:
-        return ESEARCH_PROLOG + (
+        return fake.prologs["esearch"] + (
             "<eSearchResult><Count>0</Count><RetMax>0</RetMax><RetStart>0</RetStart><IdList/><TranslationSet/>"
             f"<QueryTranslation>({_xml_text(term)}[All Fields])</QueryTranslation><ErrorList>"
             + "".join(f"<PhraseNotFound>{_xml_text(u)}</PhraseNotFound>" for u in unknown)
@@ -632,7 +658,7 @@ def esearch_body(fake: FakeEutils, p: dict[str, str]) -> bytes:
         history = f"<QueryKey>{key}</QueryKey><WebEnv>{webenv}</WebEnv>"
     shown = ids[retstart:min(retstart + retmax, ESEARCH_CAP)]
     id_xml = "".join(f"<Id>{i}</Id>\n" for i in shown)
-    return ESEARCH_PROLOG + (
+    return fake.prologs["esearch"] + (
         f"<eSearchResult><Count>{len(ids)}</Count><RetMax>{len(shown)}</RetMax><RetStart>{retstart}</RetStart>"
         f"{history}<IdList>\n{id_xml}</IdList><TranslationSet/>"
         f"<QueryTranslation>{translation}</QueryTranslation></eSearchResult>\n"
@@ -654,7 +680,7 @@ def efetch_answer(fake: FakeEutils, p: dict[str, str], drop: int = 0) -> tuple[i
     if drop:
         records = records[:-drop] if drop < len(records) else []
     body = "<PubmedArticleSet>\n" + "\n".join(records) + ("\n" if records else "") + "</PubmedArticleSet>\n"
-    return 200, EFETCH_PROLOG + body.encode("utf-8")
+    return 200, fake.prologs["efetch"] + body.encode("utf-8")
 
 
 def esummary_body(fake: FakeEutils, p: dict[str, str]) -> bytes:
@@ -675,7 +701,7 @@ def esummary_body(fake: FakeEutils, p: dict[str, str]) -> bytes:
                 f"\t<Item Name=\"EPubDate\" Type=\"Date\"></Item>\n"
                 f"\t<Item Name=\"Title\" Type=\"String\">{_xml_text(rec.title_words)}</Item>\n</DocSum>\n"
             )
-    return ESUMMARY_PROLOG + ("<eSummaryResult>\n" + "".join(docs) + "</eSummaryResult>\n").encode()
+    return fake.prologs["esummary"] + ("<eSummaryResult>\n" + "".join(docs) + "</eSummaryResult>\n").encode()
 
 
 def main(argv: list[str] | None = None) -> None:
