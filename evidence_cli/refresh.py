@@ -146,6 +146,7 @@ def refresh_topic(store: Any, client: Any, topic: Topic, *, full: bool = False,
 
     started = time.monotonic()
     counts_before = dict(client.counts)
+    linked_before = topic_record_count(store, topic.id)
     mark_abandoned_runs(store, topic.id)
     last_ok = last_run(store, topic.id, outcome="complete", kinds=("full", "incremental"))
     since = None
@@ -169,7 +170,7 @@ def refresh_topic(store: Any, client: Any, topic: Topic, *, full: bool = False,
         if progress is not None:
             progress.update(total=len(plan.to_fetch), description=f"{topic.id}: fetching")
         if plan.relink:
-            _store_records(store, topic, plan.relink, run_id, totals)
+            _link_cached(store, topic, plan.relink, run_id, totals)
         missing = _fetch_and_store(store, client, topic, plan.to_fetch, run_id, totals, progress)
         if missing:
             shown = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
@@ -181,19 +182,21 @@ def refresh_topic(store: Any, client: Any, topic: Topic, *, full: bool = False,
         outcome = ("interrupted" if isinstance(exc, KeyboardInterrupt)
                    else "incomplete" if isinstance(exc, IncompleteError) else "failed")
         message = exc.message if isinstance(exc, EvidenceError) else (str(exc) or type(exc).__name__)
-        finish_run(store, run_id, outcome, error=client.mask(message), added=totals.added,
+        finish_run(store, run_id, outcome, error=client.mask(message),
+                   added=topic_record_count(store, topic.id) - linked_before,
                    updated=totals.updated, requests=sum(requests_so_far().values()),
                    duration_s=round(time.monotonic() - started, 3))
         raise
     seconds = time.monotonic() - started
     made = requests_so_far()
-    finish_run(store, run_id, "complete", added=totals.added, updated=totals.updated,
+    total = topic_record_count(store, topic.id)
+    added = total - linked_before  # new to the topic (cached for another topic or not)
+    finish_run(store, run_id, "complete", added=added, updated=totals.updated,
                requests=sum(made.values()), duration_s=round(seconds, 3), window_end=fresh_as_of)
     return TopicRefresh(
         topic=topic.id, kind=kind, count=plan.count, translation=plan.translation, matched=plan.matched,
-        fetched=totals.fetched, added=totals.added, updated=totals.updated,
-        total=topic_record_count(store, topic.id), requests=sum(made.values()), esearch=made["esearch"],
-        efetch=made["efetch"], seconds=seconds,
+        fetched=totals.fetched, added=added, updated=totals.updated, total=total,
+        requests=sum(made.values()), esearch=made["esearch"], efetch=made["efetch"], seconds=seconds,
     )
 
 
@@ -211,12 +214,12 @@ class _Plan:
     translation: str
     matched: int
     to_fetch: list[str]
-    relink: list[Any]  # Articles cached (for another topic) that only need linking and tagging
+    relink: list[str]  # PMIDs cached (for another topic) that only need linking and tagging
 
 
 def _plan(store: Any, client: Any, topic: Topic, *, since: date | None, full: bool, today: date | None) -> _Plan:
     from evidence_cli.eutils.search import search_all
-    from evidence_cli.store.articles import cached_pmids, get_article, topic_pmids
+    from evidence_cli.store.articles import cached_pmids, topic_pmids
 
     if since is not None:
         whole = client.esearch(topic.query, retmax=0, usehistory=False)  # Count and translation for the log
@@ -226,21 +229,19 @@ def _plan(store: Any, client: Any, topic: Topic, *, since: date | None, full: bo
         return _Plan(whole.count, whole.translation, len(ids), ids, [])
     found = search_all(client, topic.query, today=today)
     ids = found.ids
-    relink: list[Any] = []
+    relink: list[str] = []
     if not full:
         have = topic_pmids(store, topic.id)  # stored by an interrupted earlier attempt
         ids = [i for i in ids if i not in have]
         elsewhere = cached_pmids(store, ids)  # cached for another topic: link, do not refetch
-        if elsewhere:
-            relink = [a for a in (get_article(store, i, with_raw=True) for i in ids if i in elsewhere) if a]
-            ids = [i for i in ids if i not in elsewhere]
+        relink = [i for i in ids if i in elsewhere]
+        ids = [i for i in ids if i not in elsewhere]
     return _Plan(found.count, found.translation, len(found.ids), ids, relink)
 
 
 @dataclass
 class _Totals:
     fetched: int = 0
-    added: int = 0
     updated: int = 0
 
 
@@ -250,15 +251,19 @@ def _save(store: Any, topic: Topic, items: list[tuple[Any, Any]], run_id: int, t
     from evidence_cli.store.articles import save_batch
 
     done = save_batch(store, items, topic=topic.id, run_id=run_id, tagger_version=tagger_version())
-    totals.added += done.added
     totals.updated += done.updated
 
 
-def _store_records(store: Any, topic: Topic, records: list[Any], run_id: int, totals: _Totals) -> None:
+def _link_cached(store: Any, topic: Topic, pmids: list[str], run_id: int, totals: _Totals) -> None:
+    """Records another topic already cached: tag them for this topic and link them, batch by batch."""
+    from evidence_cli.eutils.search import BATCH_SIZE
     from evidence_cli.ingest import topic_tagger
+    from evidence_cli.store.articles import get_article
 
     tagger = topic_tagger(topic)
-    _save(store, topic, [(a, tagger(a)) for a in records], run_id, totals)
+    for start in range(0, len(pmids), BATCH_SIZE):
+        articles = [a for a in (get_article(store, p, with_raw=True) for p in pmids[start:start + BATCH_SIZE]) if a]
+        _save(store, topic, [(a, tagger(a)) for a in articles], run_id, totals)
 
 
 # --- parsing and tagging, in this process or in worker processes --------------------------------

@@ -227,9 +227,11 @@ def test_every_topic_by_default_and_records_shared_between_topics(make_fake, use
     (workspace / "queries" / "other.toml").write_text('title = "Other"\nquery = "ketamine"\n', encoding="utf-8")
     result = run(workspace)
     assert result.exit_code == 0, result.output
-    assert "ketamine: 300 new" in result.stderr and "other: 0 new" in result.stderr  # linked, not refetched
+    assert "ketamine: 300 new" in result.stderr and "other: 300 new" in result.stderr
     assert stored(workspace, "other") == set(fake.records)
-    assert len(fake.requests("efetch")) == 1
+    assert len(fake.requests("efetch")) == 1  # linked from the cache, not fetched again
+    with cache(workspace) as db:
+        assert db.execute("SELECT count(*) FROM tags WHERE topic = 'other'").fetchone()[0] == 300
 
 
 @needs_shared
