@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -178,6 +178,14 @@ def test_too_many_records_on_one_day_is_an_incomplete_error(make_fake):
     fake._sorted = None
     with client_for(fake) as client, pytest.raises(IncompleteError, match="share the edat 2020-05-05"):
         search_all(client, "ketamine")
+
+
+def test_an_incremental_window_past_9999_is_sliced_too(make_fake):
+    fake = make_fake(100, rate_limit=None)
+    new = fake.add_records(6_000, entered=fake.today - timedelta(days=1)) + fake.add_records(5_000)
+    with client_for(fake) as client:
+        result = search_all(client, "ketamine", datetype="edat", since=fake.today - timedelta(days=3))
+    assert sorted(result.ids) == sorted(new) and result.slices >= 2
 
 
 def test_incremental_window_searches_by_date(make_fake):
