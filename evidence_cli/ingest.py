@@ -84,9 +84,10 @@ def import_file(
             run_id = start_run(store, topic.id, "import", query=f"import {label}")
             totals = Totals()
             try:
-                work = _skip_tagged(_batches(records, batch_size, totals), store, topic.id)
+                version = tagger_version(topic)
+                work = _skip_tagged(_batches(records, batch_size, totals), store, topic.id, version)
                 tagged = _tag_in_pool(work, topic, _worker_count(workers), tagger)
-                _write(store, topic.id, tagged, totals, run_id=run_id, progress=progress)
+                _write(store, topic.id, version, tagged, totals, run_id=run_id, progress=progress)
             except BaseException as exc:
                 outcome = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
                 finish_run(store, run_id, outcome, error=str(exc) or type(exc).__name__,
@@ -112,10 +113,12 @@ def topic_tagger(topic: Topic) -> Tagger:
     return lambda article: tag_article(article, rules)
 
 
-def tagger_version() -> str:
-    from evidence_cli import tagging
+def tagger_version(topic: Topic) -> str:
+    """The tagger's version and the topic's rules: stored with each tag, so that a re-import or
+    refresh after the claim rules changed retags instead of trusting the old tags."""
+    from evidence_cli.tagging import compile_rules, tags_version
 
-    return str(getattr(tagging, "TAGGER_VERSION", ""))
+    return tags_version(compile_rules(topic))
 
 
 @dataclass
@@ -152,11 +155,10 @@ def _batches(records: Iterable[Article | Deletion], batch_size: int, totals: Tot
         yield "save", batch
 
 
-def _skip_tagged(work: Iterator[Work], store, topic_id: str) -> Iterator[Work]:
-    """Mark records cached unchanged and tagged by this tagger version: a re-import skips them."""
+def _skip_tagged(work: Iterator[Work], store, topic_id: str, version: str) -> Iterator[Work]:
+    """Mark records cached unchanged and tagged by this tagger and rules: a re-import skips them."""
     from evidence_cli.store.articles import already_tagged
 
-    version = tagger_version()
     for kind, payload in work:
         if kind == "save":
             known = already_tagged(store, topic_id, [a for a, _ in payload], version)
@@ -172,11 +174,10 @@ def _tag_here(item: Work, tagger: Tagger) -> Work:
     return kind, [(a, tagger(a) if tag is TO_TAG else tag) for a, tag in payload]
 
 
-def _write(store, topic_id: str, work: Iterable[Work], totals: Totals, *, run_id: int | None,
+def _write(store, topic_id: str, version: str, work: Iterable[Work], totals: Totals, *, run_id: int | None,
            progress: Progress | None) -> None:
     from evidence_cli.store.articles import delete_articles, save_batch
 
-    version = tagger_version()
     for kind, payload in work:
         if kind == "delete":
             totals.deletions += len(payload)

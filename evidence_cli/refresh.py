@@ -250,7 +250,7 @@ def _save(store: Any, topic: Topic, items: list[tuple[Any, Any]], run_id: int, t
     from evidence_cli.ingest import tagger_version
     from evidence_cli.store.articles import save_batch
 
-    done = save_batch(store, items, topic=topic.id, run_id=run_id, tagger_version=tagger_version())
+    done = save_batch(store, items, topic=topic.id, run_id=run_id, tagger_version=tagger_version(topic))
     totals.updated += done.updated
 
 

@@ -118,7 +118,7 @@ def retag(
     from evidence_cli.store.articles import iter_topic_articles
     from evidence_cli.store.db import open_store
     from evidence_cli.store.tags import save_tags
-    from evidence_cli.tagging import TAGGER_VERSION, compile_rules, tag_article
+    from evidence_cli.tagging import compile_rules, tag_article, tags_version
 
     ids = list(topic_ids) or workspace.topic_ids()
     topics = [workspace.load_topic(t) for t in ids]  # every topic file checked before any write
@@ -133,12 +133,12 @@ def retag(
             for article in iter_topic_articles(store, topic.id, chunk=batch_size):
                 batch.append((article.pmid, tag_article(article, rules[topic.id])))
                 if len(batch) >= batch_size:
-                    total += save_tags(store, topic.id, batch, TAGGER_VERSION)
+                    total += save_tags(store, topic.id, batch, tags_version(rules[topic.id]))
                     if progress is not None:
                         progress(len(batch))
                     batch = []
             if batch:
-                total += save_tags(store, topic.id, batch, TAGGER_VERSION)
+                total += save_tags(store, topic.id, batch, tags_version(rules[topic.id]))
                 if progress is not None:
                     progress(len(batch))
             results.append(RetagResult(topic.id, total, time.monotonic() - started))

@@ -355,3 +355,31 @@ def test_truncated_gzip_medline_is_an_input_error(ws: Path, tmp_path: Path) -> N
     result = run(ws, str(path))
     assert result.exit_code == ExitCode.INPUT
     assert "cut.nbib: truncated or corrupt gzip data" in result.stderr and "Traceback" not in result.output
+
+
+def test_reimport_after_the_claim_rules_change_retags(ws: Path, tmp_path: Path) -> None:
+    """Tags made under old rules are not trusted: editing a claim's patterns retags on re-import."""
+    from evidence_cli import ingest
+    from evidence_cli.workspace import find_workspace
+
+    path = tmp_path / "export.xml"
+    path.write_bytes(xml_file(xml_record("900001")))
+    ingest.import_file(find_workspace(ws), path, workers=0)
+    store = open_store(ws / "cache" / "evidence.sqlite")
+    try:
+        before = store.conn.execute("SELECT tagger_version FROM tags").fetchone()[0]
+    finally:
+        store.close()
+
+    topic_file = ws / "queries" / f"{TOPIC}.toml"
+    topic_file.write_text(topic_file.read_text() + "\n[claims.infusion]\nlabel = \"Infusion\"\npatterns = ['\\binfusion\\b']\n")
+    again = ingest.import_file(find_workspace(ws), path, workers=0)
+    assert again.skipped == 1  # the record itself is unchanged...
+    store = open_store(ws / "cache" / "evidence.sqlite")
+    try:
+        after = store.conn.execute("SELECT tagger_version FROM tags").fetchone()[0]
+        claims = {r[0] for r in store.conn.execute("SELECT claim_id FROM claim_tags WHERE pmid = '900001'")}
+    finally:
+        store.close()
+    assert after != before  # ...but its tags were recomputed under the new rules
+    assert "infusion" in claims
