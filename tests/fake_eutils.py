@@ -334,7 +334,8 @@ class FakeEutils:
         return f"http://127.0.0.1:{self.port}/entrez/eutils/"
 
     def start(self) -> Self:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-eutils", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="fake-eutils", daemon=True)  # quick to stop
         self._thread.start()
         return self
 
