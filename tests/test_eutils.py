@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 
 import evidence_cli.eutils.client as client_module
-from evidence_cli.errors import IncompleteError, NetworkError, QueryError
+from evidence_cli.errors import IncompleteError, NetworkError, QueryError, UsageError
 from evidence_cli.eutils.client import ClientConfig, EutilsClient, check_article_set, parse_envelope
 from evidence_cli.eutils.ratelimit import RateLimiter, next_send_time
 from evidence_cli.eutils.search import fetch_batch, search_all
@@ -50,7 +50,7 @@ def test_config_from_env(tmp_path):
     assert config.rate == 10 and config.base_url == "http://127.0.0.1:1/x/"
     assert config.rate_state == tmp_path / "eutils-rate.state"
     assert ClientConfig.from_env(None, {}).rate == 3
-    with pytest.raises(NetworkError, match="EVIDENCE_RATE"):
+    with pytest.raises(UsageError, match="EVIDENCE_RATE"):
         ClientConfig.from_env(None, {"EVIDENCE_RATE": "fast"})
 
 

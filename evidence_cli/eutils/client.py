@@ -27,7 +27,7 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any, Self, TypeVar
 
-from evidence_cli.errors import IncompleteError, NetworkError, QueryError
+from evidence_cli.errors import IncompleteError, NetworkError, QueryError, UsageError
 from evidence_cli.eutils.ratelimit import RateLimiter
 
 DEFAULT_BASE_URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"
@@ -102,9 +102,9 @@ def _env_float(env: Mapping[str, str], name: str, default: float) -> float:
     try:
         value = float(raw)
     except ValueError:
-        raise NetworkError(f"{name}={raw!r} is not a number") from None
+        raise UsageError(f"{name}={raw!r} is not a number") from None
     if value <= 0:
-        raise NetworkError(f"{name} must be positive, not {raw}")
+        raise UsageError(f"{name} must be positive, not {raw}")
     return value
 
 
