@@ -290,3 +290,11 @@ def test_limiters_sharing_a_state_file_share_the_limit(tmp_path):
     sent = [limiter.wait() for _ in range(15) for limiter in (a, b)]
     assert max_in_window(sent) <= 20
     assert sent[-1] - sent[0] >= 1.0  # 30 sends at 20/s cannot fit in one second
+
+
+def test_an_unwritable_state_file_falls_back_to_this_process(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    limiter = RateLimiter(50, blocker / "cache" / "rate.state")  # its folder cannot be made
+    sent = [limiter.wait() for _ in range(5)]
+    assert sent == sorted(sent) and sent[-1] - sent[0] >= 4 / 50 - 1e-6

@@ -64,8 +64,11 @@ class RateLimiter:
         with self._thread_lock:
             if self.state_path is None:
                 return self._take(self._history)
-            self.state_path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.state_path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                self.state_path.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(self.state_path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError:  # a read-only cache (doctor, report): this process keeps the limit alone
+                return self._take(self._history)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)
                 history = _read_history(fd)
