@@ -266,7 +266,8 @@ class EutilsClient:
             raise Retry("HTTP 429 Too Many Requests", _retry_after(resp.headers.get("Retry-After")))
         if status >= 500:
             raise Retry(f"HTTP {status} {resp.reason or ''}".strip(), _retry_after(resp.headers.get("Retry-After")))
-        if b"API key invalid" in body[:2000] or b"api_key" in body[:2000] and status in (400, 401, 403):
+        head = body[:2000]
+        if b"API key invalid" in head or (status in (400, 401, 403) and b"api_key" in head):
             raise QueryError("NCBI rejected the API key (NCBI_API_KEY): check it at https://account.ncbi.nlm.nih.gov/settings/")
         if status >= 400:
             raise NetworkError(self.mask(f"{url} answered HTTP {status}: {_first_line(_text(body))}"))
