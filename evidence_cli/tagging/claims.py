@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from evidence_cli.tagging import cues
 from evidence_cli.tagging.model import ClaimTag
+from evidence_cli.tagging.prefilter import Presence, search, union
 from evidence_cli.tagging.roles import (
     BACKGROUND,
     BODY,
@@ -67,43 +68,57 @@ def claim_spans(norm: str, rules: ClaimRules) -> list[tuple[int, int]]:
     return sorted(s for s in spans if s[1] > s[0])
 
 
+def may_name(present: Presence | None, rules: ClaimRules) -> bool:
+    """False when the text whose literals `present` holds cannot name the claim (see `prefilter`):
+    most sentences of most records, spared the claim's regexes. None: cannot tell."""
+    if present is None:
+        return True
+    return present.may_match(rules.patterns) or (
+        present.may_match(rules.weak_patterns) and present.may_match(rules.context))
+
+
 def claims_in_sentence(sentence: str, rules: TopicRules) -> list[str]:
     """Ids of the claims a sentence names, in topic order."""
     norm = normalize(sentence)
     return [c.id for c in rules.claims if claim_spans(norm, c)]
 
 
-def clause_stance(clause: str, role: str, rules: ClaimRules | None = None) -> str | None:
-    """supports / contradicts / neutral / uncertain for one clause naming a claim; None: no finding."""
-    if rules is not None and rules.neutral is not None and rules.neutral.search(clause):
+def clause_stance(clause: str, role: str, rules: ClaimRules | None = None,
+                  present: Presence | None = None) -> str | None:
+    """supports / contradicts / neutral / uncertain for one clause naming a claim; None: no finding.
+
+    `present`: the literals of the sentence holding the clause, to skip cues it cannot match.
+    """
+    if rules is not None and rules.neutral is not None and search(rules.neutral, clause, present):
         return "neutral"
-    if cues.NULL.search(clause):
-        if cues.COMPARATOR_ONLY.search(clause) and not _names_treatment_contrast(clause):
+    if search(cues.NULL, clause, present):
+        if search(cues.COMPARATOR_ONLY, clause, present) and not _names_treatment_contrast(clause):
             return None  # a null result in the control arm says nothing of the claim
         return "contradicts"
-    if role in (BODY, BACKGROUND) and not cues.FINDING.search(clause) and cues.HEDGE.search(clause):
+    if (role in (BODY, BACKGROUND) and not search(cues.FINDING, clause, present)
+            and search(cues.HEDGE, clause, present)):
         return "neutral"  # outside results: a hypothesis or a description, not a finding
-    if cues.DESCRIPTIVE.search(clause) and not cues.FINDING.search(clause):
+    if search(cues.DESCRIPTIVE, clause, present) and not search(cues.FINDING, clause, present):
         return "neutral"
     if rules is not None:
-        cue = _first_cue(clause, rules)
+        cue = _first_cue(clause, rules, present)
         if cue is not None:
             return cue
     if role == TITLE:
         return None
-    if cues.ASSOCIATION.search(clause):
+    if search(cues.ASSOCIATION, clause, present):
         return "neutral"
-    if cues.UNCERTAIN.search(clause):
+    if search(cues.UNCERTAIN, clause, present):
         return UNCERTAIN
     return "supports"
 
 
-def _first_cue(clause: str, rules: ClaimRules) -> str | None:
+def _first_cue(clause: str, rules: ClaimRules, present: Presence | None = None) -> str | None:
     """The claim's own supports/contradicts cue that comes first in the clause: in "reversed the
     loss of spines" the reversal governs, in "independent of NMDA receptor blockade" the independence."""
     found = []
     for stance, pattern in (("supports", rules.supports), ("contradicts", rules.contradicts)):
-        match = pattern.search(clause) if pattern is not None else None
+        match = search(pattern, clause, present) if pattern is not None else None
         if match:
             found.append((match.start(), stance != "supports", stance))
     return min(found)[2] if found else None
@@ -121,14 +136,15 @@ def sentence_stance(sentence: Sentence, spans: Sequence[tuple[int, int]], rules:
     """
     if sentence.role in TOPIC_ONLY_ROLES:
         return None
-    if sentence.role != CONCLUSIONS and cues.METHOD.search(sentence.norm) and not cues.RESULT.search(sentence.norm):
+    norm, present = sentence.norm, sentence.present
+    if sentence.role != CONCLUSIONS and search(cues.METHOD, norm, present) and not search(cues.RESULT, norm, present):
         return None  # "patients with suicidal ideation were included": who was studied, not what was found
     found: list[str | None] = []
     for start, end in clause_spans(sentence.norm):
         if any(start <= s < end for s, _ in spans):
-            found.append(clause_stance(sentence.norm[start:end], sentence.role, rules))
+            found.append(clause_stance(sentence.norm[start:end], sentence.role, rules, present))
     if not found:
-        found.append(clause_stance(sentence.norm, sentence.role, rules))
+        found.append(clause_stance(sentence.norm, sentence.role, rules, present))
     for preferred in (("supports", "contradicts"), (UNCERTAIN,), ("neutral",)):
         for stance in found:
             if stance in preferred:
@@ -141,8 +157,11 @@ def find_claims(
 ) -> tuple[ClaimTag, ...]:
     narrative = design == "narrative-review"
     mesh_lower = {m.lower() for m in mesh}
+    whole = _whole_record(sentences)
     tags = []
     for claim in rules.claims:
+        if not may_name(whole, claim):
+            continue  # named nowhere in the record: no votes, no tag
         background = _background_use(claim, sentences, narrative, bool(claim.mesh & mesh_lower))
         short_forms = abbreviations(sentences, claim)
         votes = []
@@ -151,10 +170,12 @@ def find_claims(
                 continue
             if sentence.role == BACKGROUND and background is None:
                 continue
+            if short_forms is None and not may_name(sentence.present, claim):
+                continue  # no spans
             spans = claim_spans(sentence.norm, claim)
             if short_forms is not None:
                 spans += [m.span() for m in short_forms.finditer(sentence.norm)]
-            spans = [span for span in spans if not _in_future_clause(sentence.norm, span)]
+            spans = [span for span in spans if not _in_future_clause(sentence.norm, span, sentence.present)]
             if not spans:
                 continue
             if sentence.role == BACKGROUND and background == "neutral":
@@ -170,7 +191,16 @@ def find_claims(
     return tuple(tags)
 
 
-def _in_future_clause(norm: str, span: tuple[int, int]) -> bool:
+def _whole_record(sentences: Sequence[Sentence]) -> Presence | None:
+    presences = [s.present for s in sentences]
+    if not presences or any(p is None for p in presences):
+        return None
+    return union(presences, presences[0].scanner)  # type: ignore[arg-type, union-attr]
+
+
+def _in_future_clause(norm: str, span: tuple[int, int], present: Presence | None = None) -> bool:
+    if present is not None and not present.may_match(cues.FUTURE):
+        return False
     for start, end in clause_spans(norm):
         if start <= span[0] < end:
             return bool(cues.FUTURE.search(norm[start:end]))
@@ -183,7 +213,8 @@ def _background_use(claim: ClaimRules, sentences: Sequence[Sentence], narrative:
         return "vote"  # a narrative review's statements are its own summary; MeSH says it is a topic
     if claim.background != "neutral":
         return None
-    about_context = claim.context is None or any(claim.context.search(masked(s.norm, claim)) for s in sentences)
+    about_context = claim.context is None or any(
+        search(claim.context, masked(s.norm, claim), s.present) for s in sentences)
     return "neutral" if about_context else None
 
 
@@ -205,7 +236,8 @@ def abbreviations(sentences: Sequence[Sentence], claim: ClaimRules) -> re.Patter
                 continue
             long_words = words[-len(letters):]
             initials_match = all(w.group()[0].lower() == c for w, c in zip(long_words, letters, strict=True))
-            if initials_match and claim_spans(sentence.norm[long_words[0].start():match.start()], claim):
+            if (initials_match and may_name(sentence.present, claim)
+                    and claim_spans(sentence.norm[long_words[0].start():match.start()], claim)):
                 found.add(short)
     if not found:
         return None
@@ -241,12 +273,14 @@ def study_finding(sentences: Sequence[Sentence], context: re.Pattern[str] | None
     for order, sentence in enumerate(sentences):
         if sentence.role not in (RESULTS, CONCLUSIONS, BODY) or sentence.future:
             continue
+        present = sentence.present
         for start, end in clause_spans(sentence.norm):
             clause = sentence.norm[start:end]
-            if cues.FUTURE.search(clause):
+            if search(cues.FUTURE, clause, present):
                 continue
-            if context is None or context.search(clause):
-                votes.append(Vote(sentence, order, clause_stance(clause, sentence.role), WEIGHTS[sentence.role]))
+            if context is None or search(context, clause, present):
+                votes.append(Vote(sentence, order, clause_stance(clause, sentence.role, present=present),
+                                  WEIGHTS[sentence.role]))
     return _tally(votes) or "neutral"
 
 

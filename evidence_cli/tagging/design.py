@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 
 from evidence_cli.tagging.cues import _rx
+from evidence_cli.tagging.prefilter import Presence, search
 from evidence_cli.tagging.sample_size import COUNT as PARTICIPANT_COUNT
 
 REVIEW_DESIGNS = frozenset({"meta-analysis", "systematic-review", "narrative-review"})
@@ -128,71 +129,87 @@ def classify_design(
     all_sentences: Sequence[str],
     publication_types: Sequence[str] = (),
     mesh: Sequence[str] = (),
+    *,
+    present: tuple[Presence, Presence, Presence] | None = None,
 ) -> str:
     """One of tagging.model.DESIGNS.
 
     `own_sentences` are the title's and the study's own sentences (normalized text, future-work
     sentences and a primary study's background left out); `all_sentences` every sentence.
+    `present`: the regex literals (see `prefilter`) of the title, of the title with the own
+    sentences and of the title with all sentences, to skip patterns that cannot match.
     """
     types = {t.strip().lower() for t in publication_types}
     for name, design in _DECISIVE_TYPES:
         if name in types:
             return design
+    in_title, in_own, in_every = present if present is not None else (None, None, None)
     own = "\n".join([title, *own_sentences])
     every = "\n".join([title, *all_sentences])
-    if PROTOCOL.search(own):
+
+    def title_has(pattern: re.Pattern[str]) -> bool:
+        return bool(search(pattern, title, in_title))
+
+    def own_has(pattern: re.Pattern[str]) -> bool:
+        return bool(search(pattern, own, in_own))
+
+    def every_has(pattern: re.Pattern[str]) -> bool:
+        return bool(search(pattern, every, in_every))
+
+    if own_has(PROTOCOL):
         return "protocol"
-    if META_TITLE.search(title) or META_TEXT.search(every):
+    if title_has(META_TITLE) or every_has(META_TEXT):
         return "meta-analysis"
-    if SYSTEMATIC_TITLE.search(title) or SYSTEMATIC_TEXT.search(every):
+    if title_has(SYSTEMATIC_TITLE) or every_has(SYSTEMATIC_TEXT):
         return "systematic-review"
-    if types & _REVIEW_TYPES or REVIEW_TITLE.search(title) or REVIEW_TEXT.search(every):
+    if types & _REVIEW_TYPES or title_has(REVIEW_TITLE) or every_has(REVIEW_TEXT):
         return "narrative-review"
     mesh_lower = {m.lower() for m in mesh}
     if "animals" in mesh_lower and "humans" not in mesh_lower:
         return "preclinical"
-    if is_animal_study(own, mesh_lower):
+    if is_animal_study(own, mesh_lower, in_own):
         return "preclinical"
-    if not HUMAN.search(own) and not ANIMAL.search(own) and is_animal_study(every, mesh_lower):
+    if not own_has(HUMAN) and not own_has(ANIMAL) and is_animal_study(every, mesh_lower, in_every):
         return "preclinical"  # the study's own sentences name no subjects; its background does
-    if CASE_SERIES.search(own):
+    if own_has(CASE_SERIES):
         return "observational"
-    if CASE_REPORT.search(own):
+    if own_has(CASE_REPORT):
         return "case-report"
-    if RCT.search(own):
+    if own_has(RCT):
         return "rct"
-    if any(_TRIAL_TYPES.match(t) for t in types) or NON_RANDOMIZED_STRONG.search(own):
+    if any(_TRIAL_TYPES.match(t) for t in types) or own_has(NON_RANDOMIZED_STRONG):
         return "non-randomized-trial"
-    if OBSERVATIONAL.search(own):
+    if own_has(OBSERVATIONAL):
         return "observational"
-    if NON_RANDOMIZED.search(own):
+    if own_has(NON_RANDOMIZED):
         return "non-randomized-trial"
-    if OTHER.search(own) or types & _OTHER_TYPES:
+    if own_has(OTHER) or types & _OTHER_TYPES:
         return "other"
-    if HUMAN.search(own) and INTERVENTION.search(own):
+    if own_has(HUMAN) and own_has(INTERVENTION):
         return "non-randomized-trial"
-    if PARTICIPANT_COUNT.search(own):
+    if own_has(PARTICIPANT_COUNT):
         return "observational"  # people were studied, and nothing says they were assigned a treatment
-    if not RESULTS_LIKE.search(own):
+    if not own_has(RESULTS_LIKE):
         return "narrative-review"  # no study of its own: an essay on the literature
     return "other"
 
 
-def is_animal_study(own_text: str, mesh_lower: set[str] | frozenset[str] = frozenset()) -> bool:
+def is_animal_study(own_text: str, mesh_lower: set[str] | frozenset[str] = frozenset(),
+                    present: Presence | None = None) -> bool:
     if "animals" in mesh_lower and "humans" not in mesh_lower:
         return True
     if "humans" in mesh_lower:
         return False
-    return bool(ANIMAL.search(own_text)) and not HUMAN.search(own_text)
+    return bool(search(ANIMAL, own_text, present)) and not search(HUMAN, own_text, present)
 
 
-def subjects(design: str, own_text: str, mesh: Sequence[str]) -> tuple[bool | None, bool]:
-    """(humans, animals): MeSH check tags when present, else the text."""
+def subjects(design: str, own_text: str, mesh: Sequence[str], present: Presence | None = None) -> tuple[bool | None, bool]:
+    """(humans, animals): MeSH check tags when present, else the text (`present`: its literals)."""
     mesh_lower = {m.lower() for m in mesh}
     if mesh_lower & {"humans", "animals"}:
         return ("humans" in mesh_lower, "animals" in mesh_lower)
-    animals = design == "preclinical" or bool(ANIMAL.search(own_text) and design not in REVIEW_DESIGNS)
-    humans = bool(HUMAN.search(own_text))
+    animals = design == "preclinical" or bool(search(ANIMAL, own_text, present) and design not in REVIEW_DESIGNS)
+    humans = bool(search(HUMAN, own_text, present))
     if design == "preclinical":
         return (False, True)
     if humans:

@@ -9,11 +9,13 @@ result and method cues decide, and the rest is unassigned body text.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from evidence_cli.pubmed.model import AbstractSection
 from evidence_cli.tagging import cues
+from evidence_cli.tagging.prefilter import LiteralScanner, Presence, search
 from evidence_cli.tagging.text import category_of, clause_spans, normalize, split_sentences
 
 TITLE, BACKGROUND, OBJECTIVE, METHODS = "TITLE", "BACKGROUND", "OBJECTIVE", "METHODS"
@@ -27,16 +29,19 @@ class Sentence:
     norm: str  # normalized for matching, same length as `text`
     role: str
     future: bool = False  # a call for future research: never a finding
+    # The regex literals the sentence holds (see `prefilter`); None: run every regex.
+    present: Presence | None = field(default=None, compare=False, repr=False)
 
 
-def record_sentences(title: str, sections: Iterable[AbstractSection]) -> list[Sentence]:
+def record_sentences(title: str, sections: Iterable[AbstractSection],
+                     scanner: LiteralScanner | None = None) -> list[Sentence]:
     out: list[Sentence] = []
     if title.strip():
-        out.append(_sentence(title.strip(), TITLE))
+        out.append(_sentence(_Text(title.strip(), scanner), TITLE))
     started = False
     for section in sections:
         category = section.category if section.category not in (None, "UNASSIGNED") else category_of(section.label)
-        texts = split_sentences(section.text)
+        texts = [_Text(t, scanner) for t in split_sentences(section.text)]
         if category is None:
             roles, started = _infer_roles(texts, started)
         else:
@@ -48,44 +53,59 @@ def record_sentences(title: str, sections: Iterable[AbstractSection]) -> list[Se
     return out
 
 
-def _sentence(text: str, role: str) -> Sentence:
-    norm = normalize(text)
-    return Sentence(text, norm, role, future=role != TITLE and is_future(norm))
+class _Text:
+    """A sentence before its role is known: normalized once, its literals found once."""
+
+    __slots__ = ("norm", "present", "text")
+
+    def __init__(self, text: str, scanner: LiteralScanner | None) -> None:
+        self.text = text
+        self.norm = normalize(text)
+        self.present = scanner.presence(self.norm) if scanner is not None else None
+
+    def search(self, pattern: re.Pattern[str]) -> bool:
+        return bool(search(pattern, self.norm, self.present))
 
 
-def is_future(norm: str) -> bool:
+def _sentence(text: _Text, role: str) -> Sentence:
+    future = role != TITLE and is_future(text.norm, text.present)
+    return Sentence(text.text, text.norm, role, future=future, present=text.present)
+
+
+def is_future(norm: str, present: Presence | None = None) -> bool:
     """Every clause calls for future work ("larger trials are needed")."""
+    if present is not None and not present.may_match(cues.FUTURE):
+        return False
     clauses = [norm[a:b] for a, b in clause_spans(norm)]
     return bool(clauses) and all(cues.FUTURE.search(c) for c in clauses)
 
 
-def _refine(category: str, texts: list[str]) -> list[str]:
+def _refine(category: str, texts: list[_Text]) -> list[str]:
     if category == BACKGROUND:
-        return [OBJECTIVE if cues.OBJECTIVE.search(normalize(t)) else BACKGROUND for t in texts]
+        return [OBJECTIVE if t.search(cues.OBJECTIVE) else BACKGROUND for t in texts]
     if category == OBJECTIVE:
-        return [OBJECTIVE if cues.OBJECTIVE.search(normalize(t)) or cues.STUDY_START.search(normalize(t))
+        return [OBJECTIVE if t.search(cues.OBJECTIVE) or t.search(cues.STUDY_START)
                 else BACKGROUND for t in texts]
     return [category] * len(texts)
 
 
-def _infer_roles(texts: list[str], started: bool) -> tuple[list[str], bool]:
+def _infer_roles(texts: list[_Text], started: bool) -> tuple[list[str], bool]:
     roles = []
     for text in texts:
-        norm = normalize(text)
-        if not started and cues.STUDY_START.search(norm):
+        if not started and text.search(cues.STUDY_START):
             started = True
-        roles.append(_classify(norm) if started else BACKGROUND)
+        roles.append(_classify(text.norm, text.present) if started else BACKGROUND)
     return roles, started
 
 
-def _classify(norm: str) -> str:
-    if cues.CONCLUSION.search(norm):
+def _classify(norm: str, present: Presence | None = None) -> str:
+    if search(cues.CONCLUSION, norm, present):
         return CONCLUSIONS
-    if cues.OBJECTIVE.search(norm) and not cues.RESULT.search(norm):
+    if search(cues.OBJECTIVE, norm, present) and not search(cues.RESULT, norm, present):
         return OBJECTIVE
-    if cues.RESULT.search(norm):
+    if search(cues.RESULT, norm, present):
         return RESULTS
-    if cues.METHOD.search(norm):
+    if search(cues.METHOD, norm, present):
         return METHODS
     return BODY
 
@@ -97,8 +117,8 @@ def _background_lead(sentences: list[Sentence]) -> None:
     for i, s in enumerate(sentences):
         if s.role == TITLE:
             continue
-        role = _classify(s.norm)
+        role = _classify(s.norm, s.present)
         if first and role == BODY and len(sentences) > 3 and not any(ch.isdigit() for ch in s.norm):
             role = BACKGROUND
-        sentences[i] = Sentence(s.text, s.norm, role, s.future)
+        sentences[i] = Sentence(s.text, s.norm, role, s.future, s.present)
         first = False

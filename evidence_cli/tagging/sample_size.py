@@ -8,7 +8,9 @@ abstract gives no total, for narrative reviews and for animal studies.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+
+from evidence_cli.tagging.prefilter import Presence, search
 
 _UNITS = {w: i for i, w in enumerate(
     ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"])}
@@ -70,8 +72,12 @@ def parse_number(text: str) -> int | None:
     return total or None
 
 
-def sample_size(design: str, sentences: Sequence[tuple[str, str]]) -> tuple[int | None, str | None]:
-    """(participants, the sentence) from (original, normalized) sentence pairs of the study's own text."""
+def sample_size(design: str, sentences: Sequence[tuple[str, str]],
+                presences: Sequence[Presence | None] | None = None) -> tuple[int | None, str | None]:
+    """(participants, the sentence) from (original, normalized) sentence pairs of the study's own text.
+
+    `presences`: each sentence's regex literals (see `prefilter`), to skip patterns that cannot match.
+    """
     if design in ("preclinical", "narrative-review"):
         return None, None
     if design == "case-report":
@@ -79,15 +85,23 @@ def sample_size(design: str, sentences: Sequence[tuple[str, str]]) -> tuple[int 
             if re.search(r"\b(?:year[- ]old|case|patient|man|woman)\b", text, re.IGNORECASE):
                 return 1, original
         return 1, None
+    if presences is None:
+        presences = [None] * len(sentences)
     if design in ("meta-analysis", "systematic-review"):
-        return _pooled(sentences)
-    return _primary(sentences)
+        return _pooled(sentences, presences)
+    return _primary(sentences, presences)
 
 
-def _pooled(sentences: Sequence[tuple[str, str]]) -> tuple[int | None, str | None]:
+def _finditer(pattern: re.Pattern[str], text: str, present: Presence | None) -> Iterator[re.Match[str]]:
+    if present is not None and not present.may_match(pattern):
+        return iter(())
+    return pattern.finditer(text)
+
+
+def _pooled(sentences: Sequence[tuple[str, str]], presences: Sequence[Presence | None]) -> tuple[int | None, str | None]:
     for pattern in (POOLED_TOTAL, POOLED):
-        for original, text in sentences:
-            for match in pattern.finditer(text):
+        for (original, text), present in zip(sentences, presences, strict=True):
+            for match in _finditer(pattern, text, present):
                 groups = [g for g in match.groups()[1:] if g] if pattern is POOLED else [match.group(1)]
                 value = parse_number(groups[-1]) if groups else None
                 if value:
@@ -95,11 +109,11 @@ def _pooled(sentences: Sequence[tuple[str, str]]) -> tuple[int | None, str | Non
     return None, None
 
 
-def _primary(sentences: Sequence[tuple[str, str]]) -> tuple[int | None, str | None]:
+def _primary(sentences: Sequence[tuple[str, str]], presences: Sequence[Presence | None]) -> tuple[int | None, str | None]:
     best: tuple[int, int, int, int, str] | None = None  # (priority, order, start, value, sentence)
-    for order, (original, text) in enumerate(sentences):
+    for order, ((original, text), present) in enumerate(zip(sentences, presences, strict=True)):
         for priority, pattern in ((0, TOTAL), (1, ENROLLED), (2, EQUALS), (2, COUNT)):
-            for match in pattern.finditer(text):
+            for match in _finditer(pattern, text, present):
                 if priority == 2 and SCREENED.match(text[match.end():]):
                     continue
                 if _is_subgroup(text, match.start(1)):
@@ -114,7 +128,7 @@ def _primary(sentences: Sequence[tuple[str, str]]) -> tuple[int | None, str | No
         return None, None
     priority, order, start, value, original = best
     if priority > 0:
-        value += _healthy_controls(sentences, (order, start))
+        value += _healthy_controls(sentences, presences, (order, start))
     return value, original
 
 
@@ -126,10 +140,11 @@ def _is_subgroup(text: str, start: int) -> bool:
                           r"month|year|wave|arm|group|visit|level|figure|table|no\.?|item|dsm-?|icd-?)\s*$", before))
 
 
-def _healthy_controls(sentences: Sequence[tuple[str, str]], base: tuple[int, int]) -> int:
+def _healthy_controls(sentences: Sequence[tuple[str, str]], presences: Sequence[Presence | None],
+                      base: tuple[int, int]) -> int:
     """Healthy controls counted apart from the patients ('61 patients ... 40 healthy controls')."""
-    for order, (_, text) in enumerate(sentences):
-        match = HEALTHY.search(text)
+    for order, ((_, text), present) in enumerate(zip(sentences, presences, strict=True)):
+        match = search(HEALTHY, text, present)
         if match and not (order == base[0] and match.start() <= base[1] < match.end()):
             return parse_number(match.group(1) or match.group(2)) or 0
     return 0

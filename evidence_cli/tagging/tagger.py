@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from evidence_cli.errors import InputError
 from evidence_cli.pubmed.model import Article, MeshHeading
+from evidence_cli.tagging import cues
+from evidence_cli.tagging import design as design_module
+from evidence_cli.tagging import sample_size as sample_size_module
 from evidence_cli.tagging.claims import find_claims
 from evidence_cli.tagging.design import classify_design, subjects
 from evidence_cli.tagging.model import Tagging
+from evidence_cli.tagging.prefilter import LiteralScanner, union
 from evidence_cli.tagging.roles import BACKGROUND, TITLE, record_sentences
 from evidence_cli.tagging.rules import TopicRules
 from evidence_cli.tagging.sample_size import sample_size
@@ -23,15 +28,21 @@ ERRATUM_REFS = {"ErratumIn", "CorrectedandRepublishedIn"}
 
 def tag_article(article: Article, rules: TopicRules) -> Tagging:
     """Design, sample size, subjects, integrity flags and claim tags of one record. Pure."""
-    sentences = record_sentences(article.title, article.abstract)
+    scanner = scanner_for(rules)
+    sentences = record_sentences(article.title, article.abstract, scanner)
     mesh = article.mesh_descriptors
     own = [s for s in sentences if s.role not in (TITLE, BACKGROUND) and not s.future]
+    every = [s for s in sentences if not s.future]
+    # The raw title's literals are among the title sentence's (normalizing and stripping keep them).
+    titles = [s for s in sentences if s.role == TITLE]
+    in_title, in_own, in_every = (union([s.present for s in group], scanner)  # type: ignore[misc]
+                                  for group in (titles, titles + own, every))
     design = classify_design(
-        article.title, [s.norm for s in own], [s.norm for s in sentences if not s.future],
-        article.publication_types, mesh,
+        article.title, [s.norm for s in own], [s.norm for s in every],
+        article.publication_types, mesh, present=(in_title, in_own, in_every),
     )
-    n, n_sentence = sample_size(design, [(s.text, s.norm) for s in own])
-    humans, animals = subjects(design, "\n".join([article.title, *(s.norm for s in own)]), mesh)
+    n, n_sentence = sample_size(design, [(s.text, s.norm) for s in own], [s.present for s in own])
+    humans, animals = subjects(design, "\n".join([article.title, *(s.norm for s in own)]), mesh, in_own)
     types = {t.strip().lower() for t in article.publication_types}
     refs = {c.ref_type for c in article.corrections}
     return Tagging(
@@ -45,6 +56,24 @@ def tag_article(article: Article, rules: TopicRules) -> Tagging:
         erratum=bool(refs & ERRATUM_REFS),
         claims=find_claims(sentences, rules, design=design, mesh=mesh),
     )
+
+
+def scanner_for(rules: TopicRules) -> LiteralScanner:
+    """One literal scanner per topic: every pattern the tagger runs, generic cues and claim rules."""
+    key = id(rules)
+    cached = _SCANNERS.get(key)
+    if cached is None or cached[0] is not rules:
+        if len(_SCANNERS) >= 8:
+            _SCANNERS.clear()
+        generic = [v for m in (cues, design_module, sample_size_module) for v in vars(m).values()
+                   if isinstance(v, re.Pattern)]
+        claim_patterns = [getattr(c, key) for c in rules.claims for key in _CLAIM_REGEXES]
+        cached = _SCANNERS[key] = (rules, LiteralScanner([*generic, *claim_patterns]))
+    return cached[1]
+
+
+_SCANNERS: dict[int, tuple[TopicRules, LiteralScanner]] = {}
+_CLAIM_REGEXES = ("patterns", "weak_patterns", "context", "exclude", "supports", "contradicts", "neutral")
 
 
 def article_from_record(record: Mapping[str, Any]) -> Article:

@@ -1,0 +1,346 @@
+"""Cheap proof that a regex cannot match: literal text that any match must contain.
+
+Most records are not about a topic's claims, yet Python's `re` tries a case-insensitive
+alternation of dozens of patterns at every position of every sentence, for every claim and
+every generic cue. So each pattern gets the set of literals one of which every match must
+contain ("suicid" for `\\bsuicid\\w*`, {"bipolar", "manic"} for an alternation of the two),
+a `LiteralScanner` finds once per sentence which of all those literals it holds, and a
+pattern none of whose literals is there is not run. The answer is exact, never a guess:
+where a pattern gives no such literal (`\\w+ly`, a lookaround we do not read),
+`required_literals` says None and the regex always runs.
+
+Literals are compared on `fold(text)`, which maps every character the way `re.IGNORECASE`
+compares it to an ASCII letter or digit, and never hold whitespace. So a literal in a part of
+a sentence (a clause, a span) is in the sentence, words joined by newlines keep theirs, and
+a claim's masked text (look-alikes blanked to spaces, see `claims.masked`) holds no literal
+that the sentence does not.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+try:  # the parser of the standard `re` module: private, so read defensively
+    from re import _constants as _c
+    from re import _parser as _sre_parse
+except ImportError:  # pragma: no cover - another Python: no prefilter, every regex runs
+    _sre_parse = None  # type: ignore[assignment]
+
+# Non-ASCII characters that `re.IGNORECASE` matches to an ASCII letter but whose `str.lower()`
+# is not that letter alone (found by brute force over every code point; tests re-check it).
+_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
+
+_MAX_STRINGS = 64  # beyond this many alternatives a run of literals is cut
+_MAX_CLASS = 10  # a character class of up to this many characters is read as alternatives
+_MAX_CACHED_TOKENS = 100_000  # distinct words remembered per scanner (a few MB)
+_MAX_NARROWED = 512  # alternations compiled per pattern from the alternatives a text allows
+
+Literals = frozenset[str]
+
+
+def fold(text: str) -> str:
+    """The text as the literal test compares it: lower case, `re.IGNORECASE`'s equivalences."""
+    return text.lower() if text.isascii() else text.translate(_FOLD).lower()
+
+
+class LiteralScanner:
+    """Which required literals of a set of patterns a text holds, found in one pass.
+
+    Patterns not given here are never skipped (`search` runs them as they are), so a scanner
+    built from too few patterns costs speed, never a wrong answer.
+    """
+
+    def __init__(self, patterns: Iterable[re.Pattern[str] | None]) -> None:
+        # Keyed by id() (the gates keep the patterns alive): hashing a compiled pattern hashes its program.
+        self.gates = {id(p): _Gate(p) for p in dict.fromkeys(p for p in patterns if p is not None)}
+        universe = frozenset().union(*(g.literals for g in self.gates.values()))
+        # At each position the longest literal starting there; the shorter ones are its prefixes.
+        self._finder = re.compile(f"(?=({_trie(universe)}))") if universe else None
+        self._prefixes = {lit: frozenset(p for p in universe if lit.startswith(p)) for lit in universe}
+        self._by_token: dict[str, frozenset[str]] = {}  # a literal never spans whitespace
+
+    def presence(self, text: str) -> Presence:
+        found: set[str] = set()
+        cache = self._by_token
+        for token in set(fold(text).split()):
+            hit = cache.get(token)
+            if hit is None:
+                hit = self._scan(token)
+                if len(cache) >= _MAX_CACHED_TOKENS:
+                    cache.clear()
+                cache[token] = hit
+            if hit:
+                found |= hit
+        return Presence(self, frozenset(found))
+
+    def _scan(self, token: str) -> frozenset[str]:
+        if self._finder is None:
+            return frozenset()
+        return frozenset().union(*(self._prefixes[m] for m in self._finder.findall(token)))
+
+
+class Presence:
+    """The literals a text holds, as found by one `LiteralScanner`."""
+
+    __slots__ = ("found", "scanner")
+
+    def __init__(self, scanner: LiteralScanner, found: frozenset[str]) -> None:
+        self.scanner = scanner
+        self.found = found
+
+    def may_match(self, pattern: re.Pattern[str] | None) -> bool:
+        """False only when `pattern` cannot match any part of the text (None never matches)."""
+        if pattern is None:
+            return False
+        gate = self.scanner.gates.get(id(pattern))
+        return gate is None or gate.required is None or not gate.required.isdisjoint(self.found)
+
+
+def search(pattern: re.Pattern[str], text: str, present: Presence | None) -> re.Match[str] | None:
+    """`pattern.search(text)`, where `present` holds the literals of a text that holds `text`.
+
+    Skipped when no match can be there; an alternation runs only the alternatives that can
+    match (the same first match: the others fail wherever they are tried). None: always run.
+    """
+    if present is None:
+        return pattern.search(text)
+    gate = present.scanner.gates.get(id(pattern))
+    if gate is None:
+        return pattern.search(text)
+    return gate.search(text, present.found)
+
+
+def union(presences: Iterable[Presence], scanner: LiteralScanner) -> Presence:
+    return Presence(scanner, frozenset().union(*(p.found for p in presences)))
+
+
+class _Gate:
+    """One pattern's literals, and for a top-level alternation each alternative's."""
+
+    __slots__ = ("_bits", "_keys", "_narrowed", "_parts", "always", "full", "literals", "pattern", "required")
+
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        self.pattern = pattern
+        self.required = required_literals(pattern)
+        self.literals: frozenset[str] = self.required or frozenset()
+        self._parts: list[str] = []
+        parts = _alternatives(pattern)
+        if parts is None:
+            return
+        part_literals = [required_literals(re.compile(part, pattern.flags)) for part in parts]
+        self._parts = parts
+        self.full = (1 << len(parts)) - 1
+        self.always = sum(1 << i for i, lits in enumerate(part_literals) if lits is None)
+        bits: dict[str, int] = {}
+        for i, lits in enumerate(part_literals):
+            for lit in lits or ():
+                bits[lit] = bits.get(lit, 0) | 1 << i
+        self._bits = bits
+        self._keys = frozenset(bits)
+        self.literals = self.literals | self._keys
+        self._narrowed: dict[int, re.Pattern[str]] = {}
+
+    def search(self, text: str, found: frozenset[str]) -> re.Match[str] | None:
+        if not self._parts:
+            if self.required is not None and self.required.isdisjoint(found):
+                return None
+            return self.pattern.search(text)
+        mask = self.always
+        for lit in self._keys & found:
+            mask |= self._bits[lit]
+        if not mask:
+            return None
+        if mask == self.full:
+            return self.pattern.search(text)
+        narrowed = self._narrowed.get(mask)
+        if narrowed is None:
+            if len(self._narrowed) >= _MAX_NARROWED:
+                return self.pattern.search(text)
+            chosen = (part for i, part in enumerate(self._parts) if mask >> i & 1)
+            narrowed = self._narrowed[mask] = re.compile("|".join(chosen), self.pattern.flags)
+        return narrowed.search(text)
+
+
+def _alternatives(pattern: re.Pattern[str]) -> list[str] | None:
+    """The top-level alternatives of a pattern's source, when each stands alone; else None."""
+    source = pattern.pattern
+    if (not isinstance(source, str) or pattern.groups or pattern.flags & re.VERBOSE or "(?#" in source
+            or re.match(r"\(\?[aiLmsux]+\)", source)):
+        return None  # groups would be renumbered, comments and global flags not split
+    parts, depth, start, i = [], 0, 0, 0
+    while i < len(source):
+        ch = source[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "[":  # a class: "|" and parentheses inside it are literal
+            i += 1
+            i += source.startswith("^", i)
+            i += source.startswith("]", i)
+            while i < len(source) and source[i] != "]":
+                i += 2 if source[i] == "\\" else 1
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            parts.append(source[start:i])
+            start = i + 1
+        i += 1
+    parts.append(source[start:])
+    if len(parts) < 2:
+        return None
+    try:
+        for part in parts:
+            re.compile(part, pattern.flags)
+    except re.error:
+        return None
+    return parts
+
+
+def _trie(literals: Iterable[str]) -> str:
+    """One regex for a set of literals, shared prefixes factored out, longest match first."""
+    root: dict[str, dict] = {}
+    for literal in literals:
+        node = root
+        for ch in literal:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def emit(node: dict[str, dict]) -> str:
+        branches = [re.escape(ch) + emit(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return emit(root)
+
+
+def required_literals(pattern: re.Pattern[str]) -> Literals | None:
+    """Literals (folded, no whitespace) one of which every match of `pattern` contains; None: unknown."""
+    if _sre_parse is None or not isinstance(pattern.pattern, str):
+        return None
+    try:
+        parsed = _sre_parse.parse(pattern.pattern, pattern.flags)
+        _, required = _sequence(parsed)
+    except (re.error, TypeError, ValueError, AttributeError, IndexError, RecursionError):
+        # an unfamiliar parse tree: no prefilter, the regex decides
+        return None
+    return required
+
+
+# Each node gives (exact, required): `exact` the finite set of strings it matches (None: too
+# many or unknown), `required` a set of literals one of which every match contains (None: no
+# such set known). Zero-width assertions match the empty string.
+
+def _sequence(items: Iterable[tuple[object, object]]) -> tuple[Literals | None, Literals | None]:
+    run: Literals | None = frozenset({""})  # exact strings of the run of items so far
+    candidates: list[Literals] = []
+    whole = True  # every item so far joined the run
+    for op, av in items:
+        exact, required = _node(op, av)
+        if exact is not None and run is not None and len(run) * len(exact) <= _MAX_STRINGS:
+            run = frozenset(a + b for a in run for b in exact)
+            continue
+        whole = False
+        if run is not None:
+            candidates.append(run)
+        if required is not None:
+            candidates.append(required)
+        run = exact if exact is not None else frozenset({""})
+    if run is not None:
+        candidates.append(run)
+    return (run if whole else None), _best(candidates)
+
+
+def _node(op: object, av: object) -> tuple[Literals | None, Literals | None]:
+    c = _c
+    if op is c.LITERAL:
+        char = chr(av)  # type: ignore[arg-type]
+        if not char.isascii() or char.isspace():
+            return None, None  # non-ASCII: case twins not worth modelling; a space: see `_best`
+        return frozenset({fold(char)}), None
+    if op is c.IN:
+        chars = _class_chars(av)  # type: ignore[arg-type]
+        return (frozenset(chars) if chars is not None else None), None
+    if op is c.AT:
+        return frozenset({""}), None
+    if op is c.SUBPATTERN:
+        return _sequence(av[-1])  # type: ignore[index]
+    if op is c.ATOMIC_GROUP:
+        return _sequence(av)  # type: ignore[arg-type]
+    if op is c.BRANCH:
+        return _branch(av[1])  # type: ignore[index]
+    if op in (c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", None)):
+        low, high, sub = av  # type: ignore[misc]
+        exact, required = _sequence(sub)
+        if low == high == 1:
+            return exact, required
+        if low == 0:
+            if high == 1 and exact is not None:
+                return exact | {""}, None
+            return None, None
+        return None, _best([s for s in (exact, required) if s is not None])
+    return None, None  # lookarounds, backreferences, `.`, negated literals: not read
+
+
+def _branch(alternatives: list[object]) -> tuple[Literals | None, Literals | None]:
+    exacts: set[str] = set()
+    required: set[str] = set()
+    exact_ok = required_ok = True
+    for alternative in alternatives:
+        exact, req = _sequence(alternative)  # type: ignore[arg-type]
+        if exact is None:
+            exact_ok = False
+        else:
+            exacts |= exact
+        best = _best([s for s in (exact, req) if s is not None])
+        if best is None:
+            required_ok = False
+        else:
+            required |= best
+    return (frozenset(exacts) if exact_ok and len(exacts) <= _MAX_STRINGS else None,
+            frozenset(required) if required_ok else None)
+
+
+def _class_chars(items: list[tuple[object, object]]) -> set[str] | None:
+    chars: set[str] = set()
+    for op, av in items:
+        if op is _c.LITERAL:
+            chars.add(chr(av))  # type: ignore[arg-type]
+        elif op is _c.RANGE:
+            low, high = av  # type: ignore[misc]
+            if high - low >= _MAX_CLASS:
+                return None
+            chars.update(chr(i) for i in range(low, high + 1))
+        else:
+            return None  # NEGATE, \w, \d, \s: too many
+    if len(chars) > _MAX_CLASS or any(ch.isspace() or not ch.isascii() for ch in chars):
+        return None
+    return {fold(ch) for ch in chars}
+
+
+def _best(candidates: list[Literals]) -> Literals | None:
+    """The most selective candidate: its shortest literal the longest, then the fewest literals.
+
+    Whitespace ends a run of literals, so "depressed (?:patients|mood)" gives "depressed", not
+    a literal per word after it.
+    """
+    best, best_key = None, None
+    for candidate in candidates:
+        trimmed = frozenset(_longest_piece(s) for s in candidate)
+        if not trimmed or "" in trimmed:
+            continue
+        # "depress" present covers "-depress": keep only literals holding no other one
+        trimmed = frozenset(s for s in trimmed if not any(o != s and o in s for o in trimmed))
+        key = (min(map(len, trimmed)), -len(trimmed))
+        if best_key is None or key > best_key:
+            best, best_key = trimmed, key
+    return best
+
+
+def _longest_piece(literal: str) -> str:
+    """The longest whitespace-free part (whitespace already ends a run; this keeps it so)."""
+    return max(literal.split(), key=len, default="")

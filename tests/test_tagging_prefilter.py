@@ -1,0 +1,105 @@
+"""The literal prefilter never changes an answer: a skipped regex is one that could not match."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from evidence_cli.tagging import compile_rules, cues, design, sample_size
+from evidence_cli.tagging.claims import claim_spans, may_name
+from evidence_cli.tagging.prefilter import LiteralScanner, fold, required_literals, search
+from evidence_cli.tagging.text import normalize
+from evidence_cli.workspace import load_topic_file
+
+REPO = Path(__file__).resolve().parents[1]
+RULES = compile_rules(load_topic_file(REPO / "queries" / "ketamine-depression.toml"))
+GENERIC = [v for m in (cues, design, sample_size) for v in vars(m).values() if isinstance(v, re.Pattern)]
+CLAIM_REGEXES = [getattr(c, k) for c in RULES.claims
+                 for k in ("patterns", "weak_patterns", "context", "exclude", "supports", "contradicts", "neutral")
+                 if getattr(c, k) is not None]
+SCANNER = LiteralScanner(GENERIC + CLAIM_REGEXES)
+
+# Words the patterns look for, their pieces, and the characters that trip boundaries and case.
+_WORDS = sorted({lit for p in GENERIC + CLAIM_REGEXES for lit in (required_literals(p) or ())})
+_TRICKY = ["", " ", "-", ".", ",", ";", "(", ")", "%", "=", "<", "\u2264", "\u2013", "\u0130", "\u017f", "\u212a",
+           "K", "NMDA", "BD-I", "p < .05", "n = 12", "24 h", "day 3", "week 6", "42", "forty-two", "not", "no",
+           "patients", "rats", "were randomized", "did not differ", "ketamine", "depression", "suicidal"]
+_TOKENS = st.sampled_from(_WORDS + _TRICKY).map(lambda w: w.upper() if w[:1] == "q" else w)
+TEXTS = st.lists(st.one_of(_TOKENS, st.text(max_size=4)), max_size=25).map(" ".join)
+
+
+def test_fold_maps_every_case_insensitive_twin_of_ascii_to_it() -> None:
+    """Every character `re.IGNORECASE` matches to an ASCII letter or digit folds to exactly that
+    character (brute force over every code point), so a folded literal is found wherever the
+    regex could match it."""
+    rx = re.compile("[a-z0-9]", re.IGNORECASE)
+    twins = [chr(cp) for cp in range(128, sys.maxunicode + 1) if rx.fullmatch(chr(cp))]
+    assert twins  # the brute force did look
+    for ch in twins:
+        ascii_twin = next(a for a in "abcdefghijklmnopqrstuvwxyz0123456789" if re.fullmatch(a, ch, re.IGNORECASE))
+        assert fold(ch) == ascii_twin, hex(ord(ch))
+
+
+@settings(max_examples=300, deadline=None)
+@given(TEXTS)
+def test_a_match_always_holds_a_required_literal(text: str) -> None:
+    norm = normalize(text)
+    folded = fold(norm)
+    for pattern in GENERIC + CLAIM_REGEXES:
+        literals = required_literals(pattern)
+        if literals is not None and pattern.search(norm):
+            assert any(lit in folded for lit in literals), (pattern.pattern[:80], norm)
+
+
+@settings(max_examples=300, deadline=None)
+@given(TEXTS, st.integers(0, 30), st.integers(0, 60))
+def test_gated_search_equals_plain_search_on_any_part(text: str, start: int, length: int) -> None:
+    """Searching a part of the text with the whole text's literals gives the plain answer."""
+    norm = normalize(text)
+    present = SCANNER.presence(norm)
+    part = norm[start:start + length]
+    for pattern in GENERIC + CLAIM_REGEXES:
+        plain, gated = pattern.search(part), search(pattern, part, present)
+        assert (plain and plain.span()) == (gated and gated.span()), pattern.pattern[:80]
+
+
+@settings(max_examples=200, deadline=None)
+@given(TEXTS)
+def test_may_name_is_false_only_when_no_claim_span(text: str) -> None:
+    norm = normalize(text)
+    present = SCANNER.presence(norm)
+    for claim in RULES.claims:
+        if claim_spans(norm, claim):
+            assert may_name(present, claim), (claim.id, norm)
+
+
+def test_literals_of_simple_patterns() -> None:
+    def lits(source: str) -> set[str] | None:
+        found = required_literals(re.compile(source, re.IGNORECASE))
+        return None if found is None else set(found)
+
+    assert lits(r"\bsuicid\w*") == {"suicid"}
+    assert lits(r"\b(?:bipolar|manic[- ]depress\w*)\b") == {"bipolar", "depress"}  # the longer literal of each
+    assert lits(r"\bdepressed (?:patients?|mood)") == {"depressed"}  # whitespace ends a literal
+    assert lits(r"\w+ly") == {"ly"}
+    assert lits(r"\d+\s*%?") is None  # nothing required: the regex always runs
+    assert lits(r"(?:foo)?bar|baz") == {"bar", "baz"}
+    assert lits(r"a|\w+") is None  # one alternative without a literal: the whole is unknown
+    assert lits(r"\bNMDA\b") == {"nmda"}  # folded
+
+
+def test_alternatives_split_only_at_top_level() -> None:
+    scanner = LiteralScanner([re.compile(r"[|(]foo|\|bar|(?:baz|qux)", re.IGNORECASE)])
+    for text in ("(foo", "|foo", "|bar", "xbaz", "qux", "foo", "bar", "nothing"):
+        pattern = next(iter(scanner.gates.values())).pattern
+        plain, gated = pattern.search(text), search(pattern, text, scanner.presence(text))
+        assert (plain and plain.span()) == (gated and gated.span()), text
+
+
+def test_unregistered_patterns_always_run() -> None:
+    other = re.compile(r"\bzebra\b", re.IGNORECASE)
+    assert search(other, "a zebra", SCANNER.presence("nothing here")) is not None
