@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from evidence_cli.tagging import compile_rules, cues, design, sample_size
 from evidence_cli.tagging.claims import claim_spans, may_name
-from evidence_cli.tagging.prefilter import LiteralScanner, fold, required_literals, search
+from evidence_cli.tagging.prefilter import LiteralScanner, _foldable, fold, required_literals, search
 from evidence_cli.tagging.text import normalize
 from evidence_cli.workspace import load_topic_file
 
@@ -22,9 +22,10 @@ CLAIM_REGEXES = [getattr(c, k) for c in RULES.claims
                  for k in ("patterns", "weak_patterns", "context", "exclude", "supports", "contradicts", "neutral")
                  if getattr(c, k) is not None]
 SCANNER = LiteralScanner(GENERIC + CLAIM_REGEXES)
+LITERALS = [(p, required_literals(p)) for p in GENERIC + CLAIM_REGEXES]
 
 # Words the patterns look for, their pieces, and the characters that trip boundaries and case.
-_WORDS = sorted({lit for p in GENERIC + CLAIM_REGEXES for lit in (required_literals(p) or ())})
+_WORDS = sorted({lit for _, lits in LITERALS for lit in (lits or ())})
 _TRICKY = ["", " ", "-", ".", ",", ";", "(", ")", "%", "=", "<", "\u2264", "\u2013", "\u0130", "\u017f", "\u212a",
            "K", "NMDA", "BD-I", "p < .05", "n = 12", "24 h", "day 3", "week 6", "42", "forty-two", "not", "no",
            "patients", "rats", "were randomized", "did not differ", "ketamine", "depression", "suicidal"]
@@ -44,13 +45,21 @@ def test_fold_maps_every_case_insensitive_twin_of_ascii_to_it() -> None:
         assert fold(ch) == ascii_twin, hex(ord(ch))
 
 
+def test_caseless_symbols_in_literals_have_no_case_twins() -> None:
+    """A literal may hold a non-ASCII symbol with no case ("\u2264"): no other character may be
+    its case twin, else `re.IGNORECASE` could match where the folded literal is not."""
+    for cp in range(128, sys.maxunicode + 1):
+        ch = chr(cp)
+        for twin in {ch.lower(), ch.upper(), ch.casefold()} - {ch}:
+            assert not (len(twin) == 1 and not twin.isascii() and _foldable(twin)), (hex(cp), twin)
+
+
 @settings(max_examples=300, deadline=None)
 @given(TEXTS)
 def test_a_match_always_holds_a_required_literal(text: str) -> None:
     norm = normalize(text)
     folded = fold(norm)
-    for pattern in GENERIC + CLAIM_REGEXES:
-        literals = required_literals(pattern)
+    for pattern, literals in LITERALS:
         if literals is not None and pattern.search(norm):
             assert any(lit in folded for lit in literals), (pattern.pattern[:80], norm)
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from evidence_cli.tagging import cues
 from evidence_cli.tagging.model import ClaimTag
-from evidence_cli.tagging.prefilter import Presence, search, union
+from evidence_cli.tagging.prefilter import Presence, finditer, search, union
 from evidence_cli.tagging.roles import (
     BACKGROUND,
     BODY,
@@ -52,19 +52,22 @@ class Vote:
     weight: float
 
 
-def masked(text: str, rules: ClaimRules) -> str:
+def masked(text: str, rules: ClaimRules, present: Presence | None = None) -> str:
     """The text with the claim's look-alikes (`exclude`) blanked out, same length."""
-    if rules.exclude is None or not rules.exclude.search(text):
+    if rules.exclude is None or not search(rules.exclude, text, present):
         return text
     return rules.exclude.sub(lambda m: " " * len(m.group()), text)
 
 
-def claim_spans(norm: str, rules: ClaimRules) -> list[tuple[int, int]]:
-    """Where in a normalized sentence the claim is named (empty: it is not)."""
-    text = masked(norm, rules)
-    spans = [m.span() for m in rules.patterns.finditer(text)] if rules.patterns else []
-    if rules.weak_patterns is not None and rules.context is not None and rules.context.search(text):
-        spans += [m.span() for m in rules.weak_patterns.finditer(text)]
+def claim_spans(norm: str, rules: ClaimRules, present: Presence | None = None) -> list[tuple[int, int]]:
+    """Where in a normalized sentence the claim is named (empty: it is not).
+
+    `present`: the literals of a text holding `norm` (see `prefilter`), to skip what cannot match.
+    """
+    text = masked(norm, rules, present)
+    spans = [m.span() for m in finditer(rules.patterns, text, present)] if rules.patterns else []
+    if rules.weak_patterns is not None and rules.context is not None and search(rules.context, text, present):
+        spans += [m.span() for m in finditer(rules.weak_patterns, text, present)]
     return sorted(s for s in spans if s[1] > s[0])
 
 
@@ -172,7 +175,7 @@ def find_claims(
                 continue
             if short_forms is None and not may_name(sentence.present, claim):
                 continue  # no spans
-            spans = claim_spans(sentence.norm, claim)
+            spans = claim_spans(sentence.norm, claim, sentence.present)
             if short_forms is not None:
                 spans += [m.span() for m in short_forms.finditer(sentence.norm)]
             spans = [span for span in spans if not _in_future_clause(sentence.norm, span, sentence.present)]
@@ -214,7 +217,7 @@ def _background_use(claim: ClaimRules, sentences: Sequence[Sentence], narrative:
     if claim.background != "neutral":
         return None
     about_context = claim.context is None or any(
-        search(claim.context, masked(s.norm, claim), s.present) for s in sentences)
+        search(claim.context, masked(s.norm, claim, s.present), s.present) for s in sentences)
     return "neutral" if about_context else None
 
 
@@ -237,7 +240,7 @@ def abbreviations(sentences: Sequence[Sentence], claim: ClaimRules) -> re.Patter
             long_words = words[-len(letters):]
             initials_match = all(w.group()[0].lower() == c for w, c in zip(long_words, letters, strict=True))
             if (initials_match and may_name(sentence.present, claim)
-                    and claim_spans(sentence.norm[long_words[0].start():match.start()], claim)):
+                    and claim_spans(sentence.norm[long_words[0].start():match.start()], claim, sentence.present)):
                 found.add(short)
     if not found:
         return None

@@ -19,7 +19,7 @@ that the sentence does not.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 try:  # the parser of the standard `re` module: private, so read defensively
     from re import _constants as _c
@@ -57,22 +57,20 @@ class LiteralScanner:
         universe = frozenset().union(*(g.literals for g in self.gates.values()))
         # At each position the longest literal starting there; the shorter ones are its prefixes.
         self._finder = re.compile(f"(?=({_trie(universe)}))") if universe else None
-        self._prefixes = {lit: frozenset(p for p in universe if lit.startswith(p)) for lit in universe}
+        self._prefixes = {lit: frozenset(lit[:n] for n in range(1, len(lit) + 1) if lit[:n] in universe)
+                          for lit in universe}
         self._by_token: dict[str, frozenset[str]] = {}  # a literal never spans whitespace
 
     def presence(self, text: str) -> Presence:
-        found: set[str] = set()
         cache = self._by_token
-        for token in set(fold(text).split()):
-            hit = cache.get(token)
-            if hit is None:
-                hit = self._scan(token)
-                if len(cache) >= _MAX_CACHED_TOKENS:
-                    cache.clear()
-                cache[token] = hit
-            if hit:
-                found |= hit
-        return Presence(self, frozenset(found))
+        tokens = set(fold(text).split())
+        hits = [cache.get(token) for token in tokens]
+        if None in hits:
+            if len(cache) >= _MAX_CACHED_TOKENS:
+                cache.clear()
+            hits = [hit if hit is not None else cache.setdefault(token, self._scan(token))
+                    for token, hit in zip(tokens, hits, strict=True)]
+        return Presence(self, frozenset().union(*hits))
 
     def _scan(self, token: str) -> frozenset[str]:
         if self._finder is None:
@@ -111,6 +109,17 @@ def search(pattern: re.Pattern[str], text: str, present: Presence | None) -> re.
     return gate.search(text, present.found)
 
 
+def finditer(pattern: re.Pattern[str], text: str, present: Presence | None) -> Iterator[re.Match[str]]:
+    """`pattern.finditer(text)`, narrowed like `search` (each match is a search from the last end)."""
+    if present is None:
+        return pattern.finditer(text)
+    gate = present.scanner.gates.get(id(pattern))
+    if gate is None:
+        return pattern.finditer(text)
+    narrowed = gate.narrowed(present.found)
+    return iter(()) if narrowed is None else narrowed.finditer(text)
+
+
 def union(presences: Iterable[Presence], scanner: LiteralScanner) -> Presence:
     return Presence(scanner, frozenset().union(*(p.found for p in presences)))
 
@@ -122,13 +131,16 @@ class _Gate:
 
     def __init__(self, pattern: re.Pattern[str]) -> None:
         self.pattern = pattern
-        self.required = required_literals(pattern)
-        self.literals: frozenset[str] = self.required or frozenset()
         self._parts: list[str] = []
         parts = _alternatives(pattern)
-        if parts is None:
+        part_literals = [_source_literals(part, pattern.flags) for part in parts] if parts else []
+        if not parts or any(lits is _UNPARSED for lits in part_literals):
+            self.required = required_literals(pattern)
+            self.literals: frozenset[str] = self.required or frozenset()
             return
-        part_literals = [required_literals(re.compile(part, pattern.flags)) for part in parts]
+        # The whole requires one of its alternatives' literals, when each has some.
+        self.required = None if None in part_literals else frozenset().union(*part_literals)  # type: ignore[arg-type]
+        self.literals = frozenset().union(*(lits for lits in part_literals if lits))  # type: ignore[misc]
         self._parts = parts
         self.full = (1 << len(parts)) - 1
         self.always = sum(1 << i for i, lits in enumerate(part_literals) if lits is None)
@@ -138,28 +150,32 @@ class _Gate:
                 bits[lit] = bits.get(lit, 0) | 1 << i
         self._bits = bits
         self._keys = frozenset(bits)
-        self.literals = self.literals | self._keys
         self._narrowed: dict[int, re.Pattern[str]] = {}
 
     def search(self, text: str, found: frozenset[str]) -> re.Match[str] | None:
+        narrowed = self.narrowed(found)
+        return None if narrowed is None else narrowed.search(text)
+
+    def narrowed(self, found: frozenset[str]) -> re.Pattern[str] | None:
+        """The pattern cut to the alternatives a text holding `found` allows; None: none does."""
         if not self._parts:
             if self.required is not None and self.required.isdisjoint(found):
                 return None
-            return self.pattern.search(text)
+            return self.pattern
         mask = self.always
         for lit in self._keys & found:
             mask |= self._bits[lit]
         if not mask:
             return None
         if mask == self.full:
-            return self.pattern.search(text)
+            return self.pattern
         narrowed = self._narrowed.get(mask)
         if narrowed is None:
             if len(self._narrowed) >= _MAX_NARROWED:
-                return self.pattern.search(text)
+                return self.pattern
             chosen = (part for i, part in enumerate(self._parts) if mask >> i & 1)
             narrowed = self._narrowed[mask] = re.compile("|".join(chosen), self.pattern.flags)
-        return narrowed.search(text)
+        return narrowed
 
 
 def _alternatives(pattern: re.Pattern[str]) -> list[str] | None:
@@ -189,14 +205,7 @@ def _alternatives(pattern: re.Pattern[str]) -> list[str] | None:
             start = i + 1
         i += 1
     parts.append(source[start:])
-    if len(parts) < 2:
-        return None
-    try:
-        for part in parts:
-            re.compile(part, pattern.flags)
-    except re.error:
-        return None
-    return parts
+    return parts if len(parts) > 1 else None
 
 
 def _trie(literals: Iterable[str]) -> str:
@@ -220,15 +229,26 @@ def _trie(literals: Iterable[str]) -> str:
 
 def required_literals(pattern: re.Pattern[str]) -> Literals | None:
     """Literals (folded, no whitespace) one of which every match of `pattern` contains; None: unknown."""
-    if _sre_parse is None or not isinstance(pattern.pattern, str):
+    if not isinstance(pattern.pattern, str):
+        return None
+    found = _source_literals(pattern.pattern, pattern.flags)
+    return None if found is _UNPARSED else found
+
+
+_UNPARSED: Literals = frozenset({"<unparsed>"})  # a source that does not parse on its own
+
+
+def _source_literals(source: str, flags: int) -> Literals | None:
+    if _sre_parse is None:
         return None
     try:
-        parsed = _sre_parse.parse(pattern.pattern, pattern.flags)
-        _, required = _sequence(parsed)
-    except (re.error, TypeError, ValueError, AttributeError, IndexError, RecursionError):
-        # an unfamiliar parse tree: no prefilter, the regex decides
-        return None
-    return required
+        parsed = _sre_parse.parse(source, flags)
+    except re.error:
+        return _UNPARSED
+    try:
+        return _sequence(parsed)[1]
+    except (TypeError, ValueError, AttributeError, IndexError, RecursionError):
+        return None  # an unfamiliar parse tree: no prefilter, the regex decides
 
 
 # Each node gives (exact, required): `exact` the finite set of strings it matches (None: too
@@ -259,7 +279,7 @@ def _node(op: object, av: object) -> tuple[Literals | None, Literals | None]:
     c = _c
     if op is c.LITERAL:
         char = chr(av)  # type: ignore[arg-type]
-        if not char.isascii() or char.isspace():
+        if not _foldable(char):
             return None, None  # non-ASCII: case twins not worth modelling; a space: see `_best`
         return frozenset({fold(char)}), None
     if op is c.IN:
@@ -317,13 +337,21 @@ def _class_chars(items: list[tuple[object, object]]) -> set[str] | None:
             chars.update(chr(i) for i in range(low, high + 1))
         else:
             return None  # NEGATE, \w, \d, \s: too many
-    if len(chars) > _MAX_CLASS or any(ch.isspace() or not ch.isascii() for ch in chars):
+    if len(chars) > _MAX_CLASS or not all(map(_foldable, chars)):
         return None
     return {fold(ch) for ch in chars}
 
 
+def _foldable(char: str) -> bool:
+    """A character a literal may hold: no whitespace, and `fold` treats it as `re.IGNORECASE` does
+    (ASCII, or a symbol with no case such as "\u2264")."""
+    if char.isspace():
+        return False
+    return char.isascii() or char.lower() == char == char.upper()
+
+
 def _best(candidates: list[Literals]) -> Literals | None:
-    """The most selective candidate: its shortest literal the longest, then the fewest literals.
+    """The most selective candidate: its commonest literal the rarest, then the fewest literals.
 
     Whitespace ends a run of literals, so "depressed (?:patients|mood)" gives "depressed", not
     a literal per word after it.
@@ -335,10 +363,15 @@ def _best(candidates: list[Literals]) -> Literals | None:
             continue
         # "depress" present covers "-depress": keep only literals holding no other one
         trimmed = frozenset(s for s in trimmed if not any(o != s and o in s for o in trimmed))
-        key = (min(map(len, trimmed)), -len(trimmed))
+        key = (min(map(_rarity, trimmed)), -len(trimmed))
         if best_key is None or key > best_key:
             best, best_key = trimmed, key
     return best
+
+
+def _rarity(literal: str) -> float:
+    """How seldom text holds the literal, roughly: its length, symbols ("=", "%") counting double."""
+    return sum(1.0 if ch.isalnum() else 0.5 if ch in "-.,()'/" else 2.0 for ch in literal)
 
 
 def _longest_piece(literal: str) -> str:

@@ -118,7 +118,7 @@ def _background_lead(sentences: list[Sentence]) -> None:
         if s.role == TITLE:
             continue
         role = _classify(s.norm, s.present)
-        if first and role == BODY and len(sentences) > 3 and not any(ch.isdigit() for ch in s.norm):
+        if first and role == BODY and len(sentences) > 3 and not any(map(str.isdigit, s.norm)):
             role = BACKGROUND
         sentences[i] = Sentence(s.text, s.norm, role, s.future, s.present)
         first = False

@@ -8,9 +8,9 @@ abstract gives no total, for narrative reviews and for animal studies.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
-from evidence_cli.tagging.prefilter import Presence, search
+from evidence_cli.tagging.prefilter import Presence, finditer, search
 
 _UNITS = {w: i for i, w in enumerate(
     ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"])}
@@ -92,16 +92,10 @@ def sample_size(design: str, sentences: Sequence[tuple[str, str]],
     return _primary(sentences, presences)
 
 
-def _finditer(pattern: re.Pattern[str], text: str, present: Presence | None) -> Iterator[re.Match[str]]:
-    if present is not None and not present.may_match(pattern):
-        return iter(())
-    return pattern.finditer(text)
-
-
 def _pooled(sentences: Sequence[tuple[str, str]], presences: Sequence[Presence | None]) -> tuple[int | None, str | None]:
     for pattern in (POOLED_TOTAL, POOLED):
         for (original, text), present in zip(sentences, presences, strict=True):
-            for match in _finditer(pattern, text, present):
+            for match in finditer(pattern, text, present):
                 groups = [g for g in match.groups()[1:] if g] if pattern is POOLED else [match.group(1)]
                 value = parse_number(groups[-1]) if groups else None
                 if value:
@@ -113,7 +107,7 @@ def _primary(sentences: Sequence[tuple[str, str]], presences: Sequence[Presence 
     best: tuple[int, int, int, int, str] | None = None  # (priority, order, start, value, sentence)
     for order, ((original, text), present) in enumerate(zip(sentences, presences, strict=True)):
         for priority, pattern in ((0, TOTAL), (1, ENROLLED), (2, EQUALS), (2, COUNT)):
-            for match in _finditer(pattern, text, present):
+            for match in finditer(pattern, text, present):
                 if priority == 2 and SCREENED.match(text[match.end():]):
                     continue
                 if _is_subgroup(text, match.start(1)):
