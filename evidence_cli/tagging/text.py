@@ -170,15 +170,13 @@ def _split_paragraph(paragraph: str) -> list[str]:
     return out
 
 
-_TOKEN_BEFORE = re.compile(r"(\S+)$")
-
-
 def _is_abbreviation(text: str, dot: int) -> bool:
-    # Look back a bounded stretch only: a search from 0 made long paragraphs quadratic.
-    match = _TOKEN_BEFORE.search(text, max(0, dot - 80), dot)
-    if not match:
+    # Look back a bounded stretch only: a search from 0 made long paragraphs quadratic. The
+    # token is the last whitespace-free run of it (what `(\S+)$` finds there; no newlines here).
+    before = text[max(0, dot - 80):dot]
+    if not before or before[-1].isspace():
         return False
-    token = match.group(1).lstrip("([\"'").lower()
+    token = before.split()[-1].lstrip("([\"'").lower()
     if token in ABBREVIATIONS:
         return True
     # A dotted run ("U.S", "i.c.v") is an abbreviation.
@@ -204,7 +202,8 @@ def clause_spans(sentence: str) -> list[tuple[int, int]]:
 
     A leading concession ("Despite robust antidepressant effects, ...") is a clause of its own.
     """
-    depth_at = _paren_depths(sentence)
+    # Most sentences have no brackets: every depth is 0, no need to count.
+    depth_at = _paren_depths(sentence) if "(" in sentence or "[" in sentence else _NO_DEPTH
     spans, start = [], 0
     lead = _CONCESSIVE.match(sentence)
     if lead:
@@ -218,6 +217,14 @@ def clause_spans(sentence: str) -> list[tuple[int, int]]:
         start = match.start() + (1 if sentence[match.start()] in ",;." else 0)
     spans.append((start, len(sentence)))
     return [(a, b) for a, b in spans if sentence[a:b].strip()]
+
+
+class _NoDepth:
+    def __getitem__(self, index: int) -> int:
+        return 0
+
+
+_NO_DEPTH = _NoDepth()
 
 
 def _paren_depths(text: str) -> list[int]:
