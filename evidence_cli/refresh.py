@@ -1,7 +1,8 @@
 """`evidence refresh`: a topic's saved query -> the E-utilities -> parsed -> tagged -> the cache.
 
-A first run fetches every record of the query; a later run only the records entered (edat) or
-modified (mdat) since the last COMPLETE run, with OVERLAP_DAYS of overlap, so a run with nothing
+A first run fetches every record of the query; a later run searches the records entered (edat)
+or modified (mdat) since the last COMPLETE run, with OVERLAP_DAYS of overlap, and fetches those
+not cached and those PubMed revised after they were fetched (see `stale`), so a run with nothing
 new makes its esearch calls and no efetch. `--full` refetches everything.
 
 Each efetch batch is tagged and stored in one transaction, so Ctrl-C or kill -9 at any moment
@@ -23,7 +24,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -141,9 +142,11 @@ def refresh_workspace(
 def refresh_topic(store: Any, client: Any, topic: Topic, *, full: bool = False,
                   progress: Progress | None = None, today: date | None = None) -> TopicRefresh:
     """One topic: search, fetch what is missing or changed, tag and store it batch by batch."""
-    from evidence_cli.store.articles import topic_record_count
-    from evidence_cli.store.runs import finish_run, last_run, mark_abandoned_runs, start_run, update_run
+    from evidence_cli.eutils.search import ncbi_today
+    from evidence_cli.store.articles import now_iso, topic_record_count
+    from evidence_cli.store.runs import chain_start, finish_run, last_run, mark_abandoned_runs, start_run, update_run
 
+    today = today or ncbi_today()  # NCBI's day as the run starts: what its fetches are dated
     started = time.monotonic()
     counts_before = dict(client.counts)
     linked_before = topic_record_count(store, topic.id)
@@ -158,7 +161,7 @@ def refresh_topic(store: Any, client: Any, topic: Topic, *, full: bool = False,
     run_id = start_run(store, topic.id, kind, query=topic.query, window_start=since.isoformat() if since else None)
     # Everything is fresh as of the start of the first run after the last complete one: records
     # an interrupted run stored are skipped now, and must fall in the next run's window.
-    fresh_as_of = _chain_start(store, topic.id, last_ok.id if last_ok else 0)
+    fresh_as_of = chain_start(store, topic.id, last_ok.id if last_ok else 0) or now_iso()
 
     def requests_so_far() -> dict[str, int]:
         return {u: client.counts[u] - counts_before.get(u, 0) for u in ("esearch", "efetch", "epost", "esummary")}
@@ -171,7 +174,7 @@ def refresh_topic(store: Any, client: Any, topic: Topic, *, full: bool = False,
             progress.update(total=len(plan.to_fetch), description=f"{topic.id}: fetching")
         if plan.relink:
             _link_cached(store, topic, plan.relink, run_id, totals)
-        missing = _fetch_and_store(store, client, topic, plan.to_fetch, run_id, totals, progress)
+        missing = _fetch_and_store(store, client, topic, plan.to_fetch, run_id, totals, progress, today)
         if missing:
             shown = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
             raise IncompleteError(
@@ -200,14 +203,6 @@ def refresh_topic(store: Any, client: Any, topic: Topic, *, full: bool = False,
     )
 
 
-def _chain_start(store: Any, topic_id: str, after_run_id: int) -> str:
-    row = store.conn.execute(
-        "SELECT min(started_at) FROM runs WHERE topic = ? AND id > ? AND kind IN ('full', 'incremental')",
-        (topic_id, after_run_id),
-    ).fetchone()
-    return row[0] or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 @dataclass
 class _Plan:
     count: int
@@ -217,16 +212,62 @@ class _Plan:
     relink: list[str]  # PMIDs cached (for another topic) that only need linking and tagging
 
 
-def _plan(store: Any, client: Any, topic: Topic, *, since: date | None, full: bool, today: date | None) -> _Plan:
-    from evidence_cli.eutils.search import search_all
-    from evidence_cli.store.articles import cached_pmids, topic_pmids
+# Which cached records an incremental run fetches again. PubMed dates a modification (mdat) by
+# DAY, in US Eastern time, and efetch returns a record as it is at that moment. So a record
+# fetched on day F holds every revision dated before F, and maybe not those dated F itself (made
+# later that day). `fetched_day` keeps F with each record (refresh dates its fetches with
+# `ncbi_today()`, which never runs ahead of NCBI's day; an imported record has its DateRevised).
+# A cached record is fetched again when PubMed's mdat day for it is later than F, or is F and
+# that day has ended. An immediate second run thus fetches nothing, records revised on the day
+# of a fetch are fetched once more by the first run of a later day, and no revision is missed.
+# Entry (edat) does not change a record: an entered record that is cached is not fetched again.
+
+
+def stale(fetched_day: date | None, first: date, last: date, today: date) -> bool | None:
+    """Must a cached record fetched on `fetched_day`, whose mdat lies in [first, last], be
+    fetched again? None: it depends on the exact day (the mdat search is then narrowed)."""
+    if fetched_day is None:
+        return True
+
+    def revised_since(mdat: date) -> bool:
+        return mdat > fetched_day or (mdat == fetched_day and fetched_day < today)
+
+    oldest, newest = revised_since(first), revised_since(last)  # monotone in mdat
+    return oldest if oldest == newest else None
+
+
+def _plan(store: Any, client: Any, topic: Topic, *, since: date | None, full: bool, today: date) -> _Plan:
+    from evidence_cli.eutils.search import search_all, search_days
+    from evidence_cli.store.articles import cached_pmids, fetched_days, topic_pmids
 
     if since is not None:
         whole = client.esearch(topic.query, retmax=0, usehistory=False)  # Count and translation for the log
         entered = search_all(client, topic.query, datetype="edat", since=since, today=today)
-        modified = search_all(client, topic.query, datetype="mdat", since=since, today=today)
-        ids = list(dict.fromkeys(entered.ids + modified.ids))
-        return _Plan(whole.count, whole.translation, len(ids), ids, [])
+        cached: dict[str, date | None] = {}  # fetched day of the cached records among the ids looked up
+        looked_up: set[str] = set()
+
+        def fetched(ids: Sequence[str]) -> dict[str, date | None]:
+            new = [i for i in ids if i not in looked_up]
+            looked_up.update(new)
+            cached.update((p, date.fromisoformat(d[:10]) if d else None) for p, d in fetched_days(store, new).items())
+            return cached
+
+        def narrow(ids: Sequence[str], first: date, last: date) -> bool:
+            days = fetched(ids)
+            return any(stale(days[i], first, last, today) is None for i in ids if i in days)
+
+        modified = search_days(client, topic.query, datetype="mdat", first=since, last=today, narrow=narrow)
+        ids = list(dict.fromkeys([*entered.ids, *modified]))
+        fetched(ids)
+        linked = topic_pmids(store, topic.id)
+        to_fetch: list[str] = []
+        relink: list[str] = []
+        for pmid in ids:
+            if pmid not in cached or (pmid in modified and stale(cached[pmid], *modified[pmid], today) is not False):
+                to_fetch.append(pmid)
+            elif pmid not in linked:
+                relink.append(pmid)  # cached for another topic, and current
+        return _Plan(whole.count, whole.translation, len(ids), to_fetch, relink)
     found = search_all(client, topic.query, today=today)
     ids = found.ids
     relink: list[str] = []
@@ -245,12 +286,14 @@ class _Totals:
     updated: int = 0
 
 
-def _save(store: Any, topic: Topic, items: list[tuple[Any, Any]], run_id: int, totals: _Totals) -> None:
+def _save(store: Any, topic: Topic, items: list[tuple[Any, Any]], run_id: int, totals: _Totals,
+          fetched_day: date | None = None) -> None:
     """One batch of (Article, Tagging), one transaction."""
     from evidence_cli.ingest import tagger_version
     from evidence_cli.store.articles import save_batch
 
-    done = save_batch(store, items, topic=topic.id, run_id=run_id, tagger_version=tagger_version(topic))
+    done = save_batch(store, items, topic=topic.id, run_id=run_id, tagger_version=tagger_version(topic),
+                      fetched_day=fetched_day.isoformat() if fetched_day else None)
     totals.updated += done.updated
 
 
@@ -361,7 +404,7 @@ class _Processor:
 
 
 def _fetch_and_store(store: Any, client: Any, topic: Topic, ids: list[str], run_id: int,
-                     totals: _Totals, progress: Progress | None) -> list[str]:
+                     totals: _Totals, progress: Progress | None, fetched_day: date) -> list[str]:
     """Fetch in a thread (it mostly waits for the rate limit), parse and tag in worker processes
     when the run is big, store here, one transaction per batch. Returns the ids never received."""
     from evidence_cli.eutils.search import BATCH_SIZE, fetch_batch
@@ -392,7 +435,7 @@ def _fetch_and_store(store: Any, client: Any, topic: Topic, ids: list[str], run_
         batch, pending = in_flight.popleft()
         items, unparsed = processor.result(pending)
         if items:
-            _save(store, topic, items, run_id, totals)
+            _save(store, topic, items, run_id, totals, fetched_day)
         totals.fetched += len(items)
         missing.extend(batch.missing + unparsed)
         if progress is not None:

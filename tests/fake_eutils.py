@@ -129,16 +129,32 @@ class FakeRecord:
     pdat: date
     template: int  # index into FakeEutils.templates
     title_words: str = ""  # lower-case title, for tests that make a query match only some records
+    revised: date | None = None  # DateRevised in the XML (None: the mdat day)
+    title: str | None = None  # an ArticleTitle replacing the template's (a revision of the content)
 
 
 def _date_xml(day: date) -> str:
     return f"<Year>{day.year}</Year><Month>{day.month:02d}</Month><Day>{day.day:02d}</Day>"
 
 
+ARTICLE_TITLE = re.compile(r"<ArticleTitle>.*?</ArticleTitle>", re.DOTALL)
+
+
 def render(template: str, record: FakeRecord) -> str:
-    return (template.replace("@@PMID@@", record.pmid)
-            .replace("@@REVISED@@", _date_xml(record.mdat))
-            .replace("@@ENTREZ@@", _date_xml(record.edat)))
+    xml = (template.replace("@@PMID@@", record.pmid)
+           .replace("@@REVISED@@", _date_xml(record.revised or record.mdat))
+           .replace("@@ENTREZ@@", _date_xml(record.edat)))
+    if record.title is not None:
+        xml = ARTICLE_TITLE.sub(lambda _m: f"<ArticleTitle>{_xml_text(record.title or '')}</ArticleTitle>", xml, count=1)
+    return xml
+
+
+def eastern_today() -> date:
+    """NCBI dates entries and modifications by US Eastern day: so does the fake's clock."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo("America/New_York")).date()
 
 
 def _parse_date(elem: Any) -> date | None:
@@ -313,7 +329,7 @@ class FakeEutils:
         self.matcher: Callable[[str, FakeRecord], bool] | None = None
         self.rate_limit = rate_limit  # per second without api_key; with one: max(10, rate_limit)
         self.valid_api_keys: set[str] | None = None  # None: any key is accepted
-        self.today = date.today()
+        self.today = eastern_today()  # the fake's clock: tests move it with advance()
         self._arrivals: dict[str, deque[float]] = {}
         self._history: dict[str, dict[str, list[str]]] = {}
         self._sorted: list[FakeRecord] | None = None
@@ -390,12 +406,28 @@ class FakeEutils:
             self._sorted = None
             return pmids
 
-    def modify(self, pmids: Iterable[str], *, revised: date | None = None) -> None:
-        """NCBI edits these records: new DateRevised, and mdat moves to today."""
+    def modify(self, pmids: Iterable[str], *, revised: date | None = None, title: str | None = None,
+               date_revised: bool = True) -> None:
+        """NCBI edits these records: mdat moves to today (or `revised`), and so does DateRevised
+        unless `date_revised` is False (NCBI changes parts of a record, PubmedData for one,
+        without a new DateRevised); `title` replaces the ArticleTitle."""
         with self.lock:
             for pmid in pmids:
-                self.records[pmid].mdat = revised or self.today
+                record = self.records[pmid]
+                if not date_revised and record.revised is None:
+                    record.revised = record.mdat
+                record.mdat = revised or self.today
+                if date_revised:
+                    record.revised = None
+                if title is not None:
+                    record.title = title
             self._sorted = None
+
+    def advance(self, days: int = 1) -> date:
+        """Move the fake's clock (what add_records and modify date things by); return the new day."""
+        with self.lock:
+            self.today += timedelta(days=days)
+            return self.today
 
     def remove(self, pmids: Iterable[str]) -> None:
         with self.lock:

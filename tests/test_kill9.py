@@ -77,6 +77,7 @@ def test_kill9_twenty_times_then_complete(tmp_path, make_fake):
     killed = 0
     for round_ in range(ROUNDS):
         if round_ % 5 == 4:  # NCBI moves on between cron runs: new and revised records
+            fake.advance()  # a day later (refresh leaves revisions dated its own day for the next day)
             fake.add_records(40)
             fake.modify(rng.sample(sorted(fake.records), 25))
         # Mostly --full (a whole run's work to interrupt); every third an ordinary run, which

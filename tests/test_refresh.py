@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import sqlite3
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from evidence_cli.errors import ExitCode
 from evidence_cli.refresh import refresh_lock
 from evidence_cli.workspace import find_workspace
 from tests.conftest import needs_shared
+from tests.fake_eutils import ncbi_date_param
 
 
 def run(workspace: Path, *args: str):
@@ -37,8 +39,40 @@ def last_run(workspace: Path):
         return db.execute("SELECT * FROM runs ORDER BY id DESC LIMIT 1").fetchone()
 
 
+def date_of(text: str):
+    return ncbi_date_param(text, end=False)
+
+
 def efetched_ids(fake) -> list[str]:
     return [i for r in fake.requests("efetch") if r.status == 200 and not r.fault for i in r.ids]
+
+
+def mdat_searches(fake) -> int:
+    return sum(r.params.get("datetype") == "mdat" for r in fake.requests("esearch"))
+
+
+@pytest.fixture
+def ncbi_clock(monkeypatch):
+    """ncbi_clock(fake): refresh takes the fake's clock for NCBI's day (tests move it with advance())."""
+    import evidence_cli.eutils.search as search_module
+
+    def follow(fake) -> None:
+        monkeypatch.setattr(search_module, "ncbi_today", lambda now=None: fake.today)
+
+    return follow
+
+
+@pytest.fixture
+def clocked_fake(make_fake, use_fake, ncbi_clock):
+    """clocked_fake(records): a fake this process refreshes against, its clock taken for NCBI's day."""
+
+    def make(records: int):
+        fake = make_fake(records)
+        use_fake(fake)
+        ncbi_clock(fake)
+        return fake
+
+    return make
 
 
 def test_first_refresh_stores_every_record_with_the_fewest_requests(make_fake, use_fake, workspace):
@@ -77,10 +111,10 @@ def test_immediate_second_refresh_makes_no_efetch(make_fake, use_fake, workspace
     assert "0 new, 0 updated, 700 total (incremental)" in result.stderr
 
 
-def test_incremental_refresh_fetches_only_added_and_modified(make_fake, use_fake, workspace):
-    fake = make_fake(800)
-    use_fake(fake)
+def test_incremental_refresh_fetches_only_added_and_modified(clocked_fake, workspace):
+    fake = clocked_fake(800)
     assert run(workspace).exit_code == 0
+    fake.advance()  # revised on a later day than the fetch (a revision on the same day waits: see below)
     new = fake.add_records(7)
     changed = list(fake.records)[:3]
     fake.modify(changed)
@@ -97,6 +131,104 @@ def test_incremental_refresh_fetches_only_added_and_modified(make_fake, use_fake
     with cache(workspace) as db:
         revised = db.execute("SELECT date_revised FROM articles WHERE pmid = ?", (changed[0],)).fetchone()[0]
     assert revised == fake.today.isoformat()
+
+
+def test_records_entered_and_revised_today_and_yesterday_are_fetched_once(clocked_fake, workspace):
+    fake = clocked_fake(600)
+    yesterday = fake.today - timedelta(days=1)
+    old = list(fake.records)
+    fake.add_records(4, entered=yesterday)
+    fake.add_records(4)
+    fake.modify(old[:3], revised=yesterday)
+    fake.modify(old[3:6])
+    fake.modify(old[6:9], date_revised=False)  # mdat today, DateRevised older: NCBI does that
+    assert run(workspace).exit_code == 0
+    fake.clear_log()
+    result = run(workspace)  # immediately after a full run
+    assert result.exit_code == 0, result.output
+    assert fake.requests("efetch") == [] and fake.requests("esearch")
+    assert "0 new, 0 updated, 608 total (incremental)" in result.stderr
+    new = fake.add_records(3, entered=yesterday) + fake.add_records(2)  # NCBI indexes late
+    fake.clear_log()
+    result = run(workspace)  # an incremental run fetches only those
+    assert sorted(efetched_ids(fake)) == sorted(new)
+    assert "5 new, 0 updated, 613 total (incremental)" in result.stderr
+    fake.clear_log()
+    result = run(workspace)  # immediately after an incremental run
+    assert result.exit_code == 0, result.output
+    assert fake.requests("efetch") == [] and fake.requests("esearch")
+    assert "0 new, 0 updated, 613 total (incremental)" in result.stderr
+
+
+def test_a_record_revised_on_a_later_day_is_fetched_again_and_updated(clocked_fake, workspace):
+    fake = clocked_fake(600)
+    old = list(fake.records)
+    fake.modify(old[1:3])  # revised today, before the first run
+    assert run(workspace).exit_code == 0
+    fake.advance()
+    fake.modify([old[0]], title="A revised title on esketamine.")
+    fake.clear_log()
+    result = run(workspace)
+    assert result.exit_code == 0, result.output
+    # old[1:3] were revised on the day they were fetched: once that day has ended they are
+    # fetched once more (a revision later that day would not show in their mdat); unchanged.
+    assert sorted(efetched_ids(fake)) == sorted(old[:3])
+    assert "0 new, 1 updated, 600 total (incremental)" in result.stderr
+    with cache(workspace) as db:
+        assert db.execute("SELECT title FROM articles WHERE pmid = ?", (old[0],)).fetchone()[0] == "A revised title on esketamine."
+        assert db.execute("SELECT pmid FROM run_changes WHERE run_id = (SELECT max(id) FROM runs)").fetchall() == [(old[0],)]
+    fake.clear_log()
+    assert run(workspace).exit_code == 0
+    assert fake.requests("efetch") == []
+
+
+def test_a_revision_made_after_the_fetch_on_the_same_day_is_fetched_the_next_day(clocked_fake, workspace):
+    fake = clocked_fake(300)
+    pmid = fake.add_records(1)[0]
+    assert run(workspace).exit_code == 0
+    fake.modify([pmid], title="Corrected later the same day.")  # mdat stays today: the day cannot tell
+    fake.clear_log()
+    assert run(workspace).exit_code == 0
+    assert fake.requests("efetch") == []  # an immediate second run fetches nothing ...
+    fake.advance()
+    fake.clear_log()
+    result = run(workspace)
+    assert efetched_ids(fake) == [pmid]  # ... and the first run of the next day catches up
+    assert "0 new, 1 updated, 301 total" in result.stderr
+    with cache(workspace) as db:
+        assert db.execute("SELECT title FROM articles WHERE pmid = ?", (pmid,)).fetchone()[0] == "Corrected later the same day."
+
+
+def test_a_cached_record_entered_in_the_window_is_not_fetched_again(clocked_fake, workspace):
+    fake = clocked_fake(300)
+    entered = fake.add_records(5, entered=fake.today - timedelta(days=1))
+    assert run(workspace).exit_code == 0
+    fake.advance()
+    fake.clear_log()
+    result = run(workspace)
+    assert result.exit_code == 0, result.output
+    edat = [r for r in fake.requests("esearch") if r.params.get("datetype") == "edat"]
+    assert edat and fake.matches("x", "edat", date_of(edat[0].params["mindate"]), None) == entered[::-1]
+    assert fake.requests("efetch") == []
+    assert "0 new, 0 updated, 305 total (incremental)" in result.stderr
+
+
+def test_an_mdat_window_longer_than_a_month_is_searched_once(clocked_fake, workspace):
+    fake = clocked_fake(300)
+    old = list(fake.records)
+    fake.modify(old[:2], revised=fake.today - timedelta(days=10))
+    assert run(workspace).exit_code == 0
+    with cache(workspace) as db:  # as if the last complete run were 40 days ago
+        db.execute("UPDATE runs SET window_end = ?", ((fake.today - timedelta(days=40)).isoformat(),))
+    fake.advance(20)
+    fake.modify([old[2]])
+    fake.clear_log()
+    result = run(workspace)
+    assert result.exit_code == 0, result.output
+    assert mdat_searches(fake) == 1
+    # old[:2] cannot be told from records revised after their fetch without a search per day
+    assert sorted(efetched_ids(fake)) == sorted(old[:3])
+    assert "0 new, 1 updated, 300 total" in result.stderr
 
 
 def test_a_changed_query_searches_everything_again_but_fetches_only_what_is_new(make_fake, use_fake, workspace):

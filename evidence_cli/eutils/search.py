@@ -13,9 +13,9 @@ cache already holds can be left out, and each answer can be checked id by id.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from evidence_cli.errors import EvidenceError, IncompleteError
 from evidence_cli.eutils.client import ESEARCH_MAX, EutilsClient, SearchPage
@@ -27,8 +27,25 @@ OPEN_MIN, OPEN_MAX = "1000/01/01", "3000/12/31"  # what an open end of a date ra
 MISSING_RETRIES = 2  # extra efetch rounds for ids an answer left out
 
 
+NCBI_TIME_ZONE = "America/New_York"  # PubMed's entry and modification days are US Eastern days
+NCBI_DAY_MARGIN = timedelta(hours=1)  # clock skew: our idea of NCBI's day must never run ahead of NCBI's
+MAX_DAY_SPLIT = 31  # a longer mdat window is searched once, not resolved day by day
+
+
 def ncbi_date(day: date) -> str:
     return day.strftime("%Y/%m/%d")
+
+
+def ncbi_today(now: datetime | None = None) -> date:
+    """The day PubMed dates a modification made now, never later than NCBI's own day.
+
+    US Eastern time, an hour early: at worst a record looks fetched a day earlier than it was
+    (one spare refetch), never later (a missed revision). Eastern is also never later than UTC.
+    """
+    from zoneinfo import ZoneInfo
+
+    moment = (now or datetime.now(UTC)) - NCBI_DAY_MARGIN
+    return moment.astimezone(ZoneInfo(NCBI_TIME_ZONE)).date()
 
 
 @dataclass
@@ -82,10 +99,7 @@ def search_all(
                 return page.count
             known = page.count
         if first >= last:
-            raise IncompleteError(
-                f"{known} records share the {datetype} {first}: more than the 9,999 PubMed hands out "
-                "for one search; narrow the topic's query"
-            )
+            raise too_many_on_one_day(known, datetype, first)
         mid = first + (last - first) // 2
         left = collect(first, mid)
         right = known - left
@@ -108,6 +122,72 @@ def search_all(
             f"for the query ({top.count - len(ids)} missing)"
         )
     return SearchResult(top.count, list(ids), top.translation, leaves, calls)
+
+
+def search_days(
+    client: EutilsClient,
+    term: str,
+    *,
+    datetype: str,
+    first: date,
+    last: date,
+    narrow: Callable[[Sequence[str], date, date], bool],
+) -> dict[str, tuple[date, date]]:
+    """Every PMID of `term` with `datetype` on or after `first`, each with the days its date lies
+    between (both the same: that day exactly). `last` is NCBI's today as we reckon it; the newest
+    slice is open ended, and a record NCBI dates later (its clock ahead of ours) is dated
+    `last` + 1 day, "later than today".
+
+    A slice is halved while `narrow(ids, lo, hi)` says some of its ids need a closer date, and
+    while it holds more than 9,999 ids. Halving costs one search: the older half is searched and
+    the newer half is what the slice held besides. A window longer than MAX_DAY_SPLIT days is
+    halved only for the cap: day by day would cost a search per day.
+    """
+    last = max(first, last) + timedelta(days=1)  # the open end
+    found: dict[str, tuple[date, date]] = {}
+    day_by_day = (last - first).days <= MAX_DAY_SPLIT + 1
+    counted: list[int] = []  # what each search counted; the first is the whole window's
+
+    def walk(lo: date, hi: date, ids: list[str] | None = None, count: int | None = None) -> list[str]:
+        """Date the ids of [lo, hi] (searched here unless given); return them."""
+        if ids is None:
+            if count is not None and count <= 0:
+                return []
+            page = client.esearch(term, datetype=datetype, mindate=ncbi_date(lo),
+                                  maxdate=OPEN_MAX if hi == last else ncbi_date(hi), usehistory=False)
+            count = page.count
+            counted.append(count)
+            if count <= ESEARCH_MAX:
+                _check_complete(page.ids, count, f"esearch {datetype} {lo}..{hi}")
+                ids = list(dict.fromkeys(page.ids))
+        if ids is not None and (lo == hi or not day_by_day or not narrow(ids, lo, hi)):
+            for pmid in ids:  # seen twice (revised between two searches): the newer range holds
+                found[pmid] = max(found.get(pmid, (lo, hi)), (lo, hi))
+            return ids
+        if lo >= hi:
+            raise too_many_on_one_day(count, datetype, lo)
+        mid = lo + (hi - lo) // 2
+        older = walk(lo, mid)
+        if ids is not None:
+            seen = set(older)
+            return older + walk(mid + timedelta(days=1), hi, [i for i in ids if i not in seen])
+        assert count is not None  # the newer half holds the rest of the count
+        return older + walk(mid + timedelta(days=1), hi, None, count - len(older))
+
+    walk(first, last)
+    if len(found) < counted[0]:
+        raise IncompleteError(
+            f"date slices by {datetype} found {len(found)} of the {counted[0]} records PubMed counts "
+            f"since {first} ({counted[0] - len(found)} missing)"
+        )
+    return found
+
+
+def too_many_on_one_day(count: int | None, datetype: str, day: date) -> IncompleteError:
+    return IncompleteError(
+        f"{count} records share the {datetype} {day}: more than the 9,999 PubMed hands out "
+        "for one search; narrow the topic's query"
+    )
 
 
 def _check_complete(ids: Sequence[str], count: int, what: str) -> None:

@@ -77,11 +77,13 @@ def save_batch(
     topic: str | None = None,
     run_id: int | None = None,
     tagger_version: str = "",
+    fetched_day: str | None = None,
 ) -> BatchResult:
     """Store one batch of records (with their tags for `topic`) in ONE transaction.
 
     A record already cached is rewritten only when it changed (new version, revision or
-    content), so re-importing a file is cheap and counts as `unchanged`.
+    content), so re-importing a file is cheap and counts as `unchanged`. `fetched_day`: NCBI's
+    day on which refresh fetched the batch, kept with each record (see `fetched_days`).
     """
     added = updated = unchanged = 0
     stamp = now_iso()
@@ -125,6 +127,8 @@ def save_batch(
                     "INSERT OR REPLACE INTO run_changes (run_id, pmid, change) VALUES (?, ?, ?)",
                     (run_id, article.pmid, change),
                 )
+            if fetched_day is not None:
+                conn.execute("UPDATE articles SET fetched_day = ? WHERE pmid = ?", (fetched_day, article.pmid))
     return BatchResult(added, updated, unchanged)
 
 
@@ -183,6 +187,21 @@ def cached_pmids(store: Store, pmids: Iterable[str] | None = None) -> set[str]:
                 f"SELECT pmid FROM articles WHERE pmid IN ({', '.join('?' * len(part))})", part
             )
         )
+    return found
+
+
+def fetched_days(store: Store, pmids: Iterable[str]) -> dict[str, str | None]:
+    """For the cached ones of `pmids`: the day (ISO) before which every revision of the record is
+    in the cache. The day refresh fetched it; for an imported record its DateRevised (it was
+    exported on that day or later); None when neither is known."""
+    found: dict[str, str | None] = {}
+    wanted = list(pmids)
+    for start in range(0, len(wanted), 900):  # stay under SQLite's bound-parameter limit
+        part = wanted[start:start + 900]
+        found.update(store.conn.execute(
+            f"SELECT pmid, coalesce(fetched_day, date_revised) FROM articles WHERE pmid IN ({', '.join('?' * len(part))})",
+            part,
+        ).fetchall())
     return found
 
 

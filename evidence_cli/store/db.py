@@ -254,4 +254,10 @@ def m002_report_index(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX IF NOT EXISTS articles_pmid_year ON articles(pmid, year)")
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [m001_initial, m002_report_index]
+def m003_fetched_day(conn: sqlite3.Connection) -> None:
+    # NCBI's (US Eastern) day on which refresh fetched the stored record: an incremental refresh
+    # refetches a cached record only when PubMed's modification day (mdat) says it changed since.
+    conn.execute("ALTER TABLE articles ADD COLUMN fetched_day TEXT")
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [m001_initial, m002_report_index, m003_fetched_day]

@@ -98,3 +98,12 @@ def mark_abandoned_runs(store: Store, topic: str) -> int:
             "WHERE topic = ? AND outcome = 'running'",
             (topic,),
         ).rowcount
+
+
+def chain_start(store: Store, topic: str, after_run_id: int) -> str | None:
+    """When the first refresh of `topic` after run `after_run_id` started (None: there is none)."""
+    row = store.conn.execute(
+        "SELECT min(started_at) FROM runs WHERE topic = ? AND id > ? AND kind IN ('full', 'incremental')",
+        (topic, after_run_id),
+    ).fetchone()
+    return row[0]
