@@ -118,7 +118,8 @@ def refresh(
             st.output.quiet = True
         with st.output.progress("refreshing") as bar:
             refresh_workspace(st.workspace(), topics or [], full=full, wait=wait, progress=bar,
-                              on_result=lambda result: st.output.info(result.summary()))
+                              on_result=lambda result: st.output.info(result.summary()),
+                              warn=None if st.output.quiet else st.output.warn)
 
 
 @app.command("import")

@@ -106,9 +106,11 @@ def refresh_workspace(
     wait: bool = False,
     progress: Progress | None = None,
     on_result: Callable[[TopicRefresh], None] | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> list[TopicRefresh]:
     """Refresh the named topics (all of the workspace's when none). Every topic is tried; the
-    first error is raised after the others ran, so one bad query does not stall a cron job."""
+    first error is raised after the others ran, so one bad query does not stall a cron job.
+    `warn` receives the warnings for people (None: nowhere, as with --quiet)."""
     from evidence_cli.eutils.client import ClientConfig, EutilsClient
     from evidence_cli.store.db import open_store
 
@@ -121,7 +123,7 @@ def refresh_workspace(
     with refresh_lock(workspace, wait=wait):
         store = open_store(workspace.db_path)
         try:
-            with EutilsClient(config) as client:
+            with EutilsClient(config, warn=warn) as client:
                 for topic in topics:
                     try:
                         result = refresh_topic(store, client, topic, full=full, progress=progress)

@@ -11,7 +11,7 @@ import evidence_cli.eutils.client as client_module
 from evidence_cli.errors import IncompleteError, NetworkError, QueryError, UsageError
 from evidence_cli.eutils.client import ClientConfig, EutilsClient, check_article_set, parse_envelope
 from evidence_cli.eutils.ratelimit import RateLimiter, next_send_time
-from evidence_cli.eutils.search import fetch_batch, search_all
+from evidence_cli.eutils.search import MAX_DAY_SPLIT, fetch_batch, search_all, search_days
 from tests.conftest import FAST_RATE, needs_shared
 from tests.fake_eutils import SAMPLES, max_in_window
 
@@ -52,6 +52,19 @@ def test_config_from_env(tmp_path):
     assert ClientConfig.from_env(None, {}).rate == 3
     with pytest.raises(UsageError, match="EVIDENCE_RATE"):
         ClientConfig.from_env(None, {"EVIDENCE_RATE": "fast"})
+
+
+def test_the_rate_never_exceeds_ncbis_limit_on_ncbis_server(tmp_path):
+    assert ClientConfig.from_env(None, {"EVIDENCE_RATE": "50"}).rate == 3  # the default URL is NCBI's
+    assert ClientConfig.from_env(None, {"EVIDENCE_RATE": "50", "NCBI_API_KEY": "k"}).rate == 10
+    ncbi = {"EVIDENCE_EUTILS_URL": "https://EUTILS.ncbi.nlm.nih.gov/entrez/eutils", "EVIDENCE_RATE": "8"}
+    assert ClientConfig.from_env(None, ncbi).rate == 3
+    assert ClientConfig.from_env(None, {**ncbi, "EVIDENCE_RATE": "1.5"}).rate == 1.5  # slower is allowed
+    assert ClientConfig(rate=100).rate == 3 and ClientConfig(rate=100, api_key="k").rate == 10
+    fake = {"EVIDENCE_EUTILS_URL": "http://127.0.0.1:8765/entrez/eutils/", "EVIDENCE_RATE": "50"}
+    assert ClientConfig.from_env(None, fake).rate == 50  # the fake: as fast as a test likes
+    with EutilsClient(ClientConfig(email="e", rate=100)) as client:
+        assert client.config.rate == 3
 
 
 @pytest.mark.parametrize("kind,options", [
@@ -196,6 +209,68 @@ def test_incremental_window_searches_by_date(make_fake):
     assert sorted(result.ids) == sorted(new)
     (sent,) = fake.requests("esearch")
     assert sent.params["datetype"] == "edat" and sent.params["maxdate"] == "3000/12/31"
+
+
+def revised_on(fake, days_ago: list[int]) -> dict[str, object]:
+    """One new record revised on each of these days before the fake's today: {pmid: that day}."""
+    out = {}
+    for ago in days_ago:
+        (pmid,) = fake.add_records(1, entered=fake.today - timedelta(days=30))
+        fake.modify([pmid], revised=fake.today - timedelta(days=ago))
+        out[pmid] = fake.today - timedelta(days=ago)
+    return out
+
+
+def test_search_days_dates_each_record_to_its_day_where_asked(make_fake):
+    fake = make_fake(40)
+    days = revised_on(fake, [5, 3, 3, 2, 0, 0, -1])  # -1: NCBI's day ahead of ours
+    first = fake.today - timedelta(days=4)
+    with client_for(fake) as client:
+        found = search_days(client, "ketamine", datetype="mdat", first=first, last=fake.today,
+                            narrow=lambda ids, lo, hi: True)
+    later = fake.today + timedelta(days=1)  # after today: the open end
+    assert found == {p: (min(d, later), min(d, later)) for p, d in days.items() if d >= first}
+    searches = fake.requests("esearch")
+    assert len(searches) <= (later - first).days + 1  # at most one search per day
+    assert searches[0].params["maxdate"] == "3000/12/31" and all(s.params["datetype"] == "mdat" for s in searches)
+
+
+def test_search_days_narrows_only_where_asked(make_fake):
+    fake = make_fake(40)
+    days = revised_on(fake, [3, 2, 1, 0])
+    first = fake.today - timedelta(days=3)
+    asked = []
+
+    def narrow(ids, lo, hi):
+        asked.append((lo, hi))
+        return False
+
+    with client_for(fake) as client:
+        found = search_days(client, "ketamine", datetype="mdat", first=first, last=fake.today, narrow=narrow)
+    assert set(found) == set(days) and set(found.values()) == {(first, fake.today + timedelta(days=1))}
+    assert len(fake.requests("esearch")) == 1 and len(asked) == 1
+    fake.clear_log()
+    with client_for(fake) as client:  # one cached id, revised 2 days ago, needs its day
+        target = next(p for p, d in days.items() if d == fake.today - timedelta(days=2))
+        found = search_days(client, "ketamine", datetype="mdat", first=first, last=fake.today,
+                            narrow=lambda ids, lo, hi: target in ids)
+    assert found[target] == (days[target], days[target])
+    assert len(fake.requests("esearch")) <= 4  # halving towards one day of five: 1 + 3 searches
+
+
+def test_search_days_splits_past_9999_and_a_long_window_is_searched_once(make_fake):
+    fake = make_fake(10, rate_limit=None)
+    new = fake.add_records(6_000, entered=fake.today - timedelta(days=1)) + fake.add_records(5_000)
+    with client_for(fake) as client:
+        found = search_days(client, "ketamine", datetype="mdat", first=fake.today - timedelta(days=3),
+                            last=fake.today, narrow=lambda ids, lo, hi: False)
+    assert sorted(found) == sorted(new) and len(fake.requests("esearch")) >= 3
+    fake = make_fake(30)
+    fake.modify(list(fake.records)[:5])
+    with client_for(fake) as client:
+        found = search_days(client, "ketamine", datetype="mdat", last=fake.today,
+                            first=fake.today - timedelta(days=MAX_DAY_SPLIT + 5), narrow=lambda ids, lo, hi: True)
+    assert len(found) == 5 and len(fake.requests("esearch")) == 1
 
 
 # -- efetch checks -------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 import requests
@@ -96,6 +96,28 @@ def test_modify_and_add_change_dates(make_fake):
     assert int(revised.findtext("Year")) == fake.today.year
     new = fake.add_records(2)
     assert all(fake.records[p].edat == fake.today for p in new)
+
+
+def test_revisions_move_mdat_with_or_without_date_revised_and_can_change_the_title(make_fake):
+    fake = make_fake(3)
+    first, second, third = fake.records
+    start = fake.today
+    assert fake.advance(2) == start + timedelta(days=2)
+    fake.modify([first], title="A new title & more")
+    fake.modify([second], date_revised=False)
+    fake.modify([third], revised=start)
+
+    def revised(pmid):
+        root = etree.fromstring(get(fake, "efetch", db="pubmed", id=pmid).content)
+        return date(*(int(root.findtext(f".//DateRevised/{f}")) for f in ("Year", "Month", "Day"))), root
+
+    day, root = revised(first)
+    assert day == fake.today and root.findtext(".//ArticleTitle") == "A new title & more"
+    assert revised(second)[0] < fake.today and fake.records[second].mdat == fake.today
+    assert revised(third)[0] == start
+    today = get(fake, "esearch", db="pubmed", term="x", datetype="mdat", mindate=fake.today.strftime("%Y/%m/%d"),
+                maxdate=fake.today.strftime("%Y/%m/%d")).content
+    assert sorted(etree.fromstring(today).xpath("//IdList/Id/text()")) == sorted([first, second])
 
 
 def test_max_in_window():

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import sqlite3
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 from evidence_cli.cli import app
 from evidence_cli.errors import ExitCode
-from evidence_cli.refresh import refresh_lock
+import evidence_cli.eutils.client as client_module
+from evidence_cli.refresh import refresh_lock, stale
 from evidence_cli.workspace import find_workspace
 from tests.conftest import needs_shared
 from tests.fake_eutils import ncbi_date_param
@@ -229,6 +230,28 @@ def test_an_mdat_window_longer_than_a_month_is_searched_once(clocked_fake, works
     # old[:2] cannot be told from records revised after their fetch without a search per day
     assert sorted(efetched_ids(fake)) == sorted(old[:3])
     assert "0 new, 1 updated, 300 total" in result.stderr
+
+
+def test_stale_refetches_only_what_was_revised_after_the_fetch():
+    fetched, day = date(2026, 3, 10), timedelta(days=1)
+    assert stale(None, fetched, fetched, fetched) is True  # nothing known: fetch
+    assert stale(fetched, fetched - 3 * day, fetched - day, fetched) is False  # revised before the fetch day
+    assert stale(fetched, fetched + day, fetched + 2 * day, fetched + 2 * day) is True  # after it
+    assert stale(fetched, fetched, fetched, fetched) is False  # the same day, not over yet: wait
+    assert stale(fetched, fetched, fetched, fetched + day) is True  # that day is over: fetch once more
+    assert stale(fetched, fetched - day, fetched + day, fetched) is None  # depends on the day: narrow
+
+
+@pytest.mark.parametrize("args", [("--quiet", "refresh"), ("refresh", "--quiet")])
+def test_quiet_prints_no_warning_and_one_warning_per_process_otherwise(make_fake, use_fake, workspace, monkeypatch, args):
+    monkeypatch.setattr(client_module, "_email_warned", False)
+    use_fake(make_fake(5))
+    monkeypatch.delenv("NCBI_EMAIL")
+    result = CliRunner().invoke(app, ["--workspace", str(workspace), *args])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    assert run(workspace).stderr.count("warning: NCBI_EMAIL is not set") == 1
+    assert "NCBI_EMAIL" not in run(workspace).stderr
 
 
 def test_a_changed_query_searches_everything_again_but_fetches_only_what_is_new(make_fake, use_fake, workspace):

@@ -31,6 +31,8 @@ from evidence_cli.errors import IncompleteError, NetworkError, QueryError, Usage
 from evidence_cli.eutils.ratelimit import RateLimiter
 
 DEFAULT_BASE_URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"
+NCBI_HOST = "eutils.ncbi.nlm.nih.gov"
+NCBI_RATE, NCBI_RATE_WITH_KEY = 3.0, 10.0  # requests per second NCBI allows
 TOOL = "evidence"
 POST_THRESHOLD = 200  # NCBI: "use HTTP POST for more than about 200 UIDs"
 RATE_STATE_FILE = "eutils-rate.state"
@@ -74,13 +76,20 @@ class ClientConfig:
     backoff_max: float = 60.0
     rate_state: Path | None = None  # shared limiter state; None: this process only
 
+    def __post_init__(self) -> None:
+        # EVIDENCE_RATE is a knob for tests against the fake: NCBI's own server never gets more
+        # than NCBI allows, whatever it says.
+        cap = ncbi_rate_cap(self.base_url, self.api_key)
+        if cap is not None and self.rate > cap:
+            object.__setattr__(self, "rate", cap)
+
     @classmethod
     def from_env(cls, cache_dir: Path | None = None, env: Mapping[str, str] | None = None) -> ClientConfig:
         """NCBI_EMAIL, NCBI_API_KEY, EVIDENCE_EUTILS_URL; the EVIDENCE_RATE / _TIMEOUT /
         _RETRY_SECONDS / _BACKOFF tuning knobs exist for tests and benches."""
         env = os.environ if env is None else env
         api_key = env.get("NCBI_API_KEY") or None
-        rate = _env_float(env, "EVIDENCE_RATE", 10.0 if api_key else 3.0)
+        rate = _env_float(env, "EVIDENCE_RATE", NCBI_RATE_WITH_KEY if api_key else NCBI_RATE)
         base = env.get("EVIDENCE_EUTILS_URL") or DEFAULT_BASE_URL
         return cls(
             base_url=base if base.endswith("/") else base + "/",
@@ -93,6 +102,20 @@ class ClientConfig:
             backoff_base=_env_float(env, "EVIDENCE_BACKOFF", cls.backoff_base),
             rate_state=cache_dir / RATE_STATE_FILE if cache_dir is not None else None,
         )
+
+
+def ncbi_rate_cap(base_url: str, api_key: str | None) -> float | None:
+    """NCBI's rate limit when `base_url` is NCBI's E-utilities server (None: another server)."""
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(base_url).hostname or "").lower().rstrip(".")
+    if host != NCBI_HOST:
+        return None
+    return NCBI_RATE_WITH_KEY if api_key else NCBI_RATE
+
+
+def print_warning(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
 
 
 def _env_float(env: Mapping[str, str], name: str, default: float) -> float:
@@ -123,7 +146,9 @@ T = TypeVar("T")
 
 
 class EutilsClient:
-    def __init__(self, config: ClientConfig, *, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(self, config: ClientConfig, *, sleep: Callable[[float], None] = time.sleep,
+                 warn: Callable[[str], None] | None = print_warning) -> None:
+        """`warn`: where warnings for people go, once per process (None: nowhere, as with --quiet)."""
         import requests  # here, not at module import: keeps `evidence --help` fast
 
         self.config = config
@@ -134,10 +159,9 @@ class EutilsClient:
         self._sleep = sleep
         self.counts: Counter[str] = Counter()  # HTTP requests sent, per utility (retries included)
         global _email_warned
-        if not config.email and not _email_warned:
+        if not config.email and not _email_warned and warn is not None:
             _email_warned = True
-            print("warning: NCBI_EMAIL is not set; NCBI asks every E-utilities user for a contact address",
-                  file=sys.stderr)
+            warn("NCBI_EMAIL is not set; NCBI asks every E-utilities user for a contact address")
 
     def __repr__(self) -> str:
         return f"EutilsClient(base_url={self.config.base_url!r}, rate={self.config.rate}, api_key={'***' if self.config.api_key else None})"

@@ -160,7 +160,7 @@ def search_days(
             if count <= ESEARCH_MAX:
                 _check_complete(page.ids, count, f"esearch {datetype} {lo}..{hi}")
                 ids = list(dict.fromkeys(page.ids))
-        if ids is not None and (lo == hi or not day_by_day or not narrow(ids, lo, hi)):
+        if ids is not None and (not ids or lo == hi or not day_by_day or not narrow(ids, lo, hi)):
             for pmid in ids:  # seen twice (revised between two searches): the newer range holds
                 found[pmid] = max(found.get(pmid, (lo, hi)), (lo, hi))
             return ids
