@@ -5,9 +5,11 @@ synthetic otherwise) enforcing NCBI's 3 requests/s, runs `evidence refresh` into
 workspace at the REAL rate (no EVIDENCE_RATE), and prints, from the fake's request log:
 esearch/efetch/total requests against the minimum (esearch calls + ceil(N / 500) efetch), the
 most requests in any 1-second window, records per second, and wall time against the floor NCBI's
-rate sets (requests / 3 per second). Then an immediate second refresh: it must make no efetch.
+rate sets (requests / 3 per second). Then an immediate second refresh: it must make no efetch,
+although, as in PubMed, some records were entered and some revised today and on the days before
+(--recent of each, inside the incremental window).
 
-    python bench/refresh_requests.py [--records 25000] [--synthetic] [--stub-tagger]
+    python bench/refresh_requests.py [--records 25000] [--recent 40] [--synthetic] [--stub-tagger]
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -74,15 +77,23 @@ def report(label: str, fake: FakeEutils, seconds: float, code: int, stderr: str,
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--records", type=int, default=25_000)
+    ap.add_argument("--recent", type=int, default=40,
+                    help="records entered, and records revised, in the last 3 days (each; default 40)")
     ap.add_argument("--synthetic", action="store_true", help="project-written records (no ../shared)")
     ap.add_argument("--stub-tagger", action="store_true", help="replace tagging by a constant (isolates network+parse+store)")
     args = ap.parse_args()
     source = "synthetic" if args.synthetic or not shared_available() else "samples"
-    with tempfile.TemporaryDirectory() as tmp, FakeEutils(args.records, source=source, rate_limit=RATE) as fake:
+    with tempfile.TemporaryDirectory() as tmp, FakeEutils(args.records - args.recent, source=source, rate_limit=RATE) as fake:
+        older = sorted(fake.records)
+        for n in range(args.recent):  # spread over today and the three days before
+            day = fake.today - timedelta(days=n % 4)
+            fake.add_records(1, entered=day)
+            fake.modify([older[n * 7 % len(older)]], revised=day, date_revised=n % 2 == 0)
         workspace = Path(tmp)
         (workspace / "queries").mkdir()
         shutil.copy(REPO / "queries" / "ketamine-depression.toml", workspace / "queries")
-        print(f"fake E-utilities: {len(fake.records):,} records ({source}), 429 above {RATE:g} requests/s")
+        print(f"fake E-utilities: {len(fake.records):,} records ({source}), 429 above {RATE:g} requests/s; "
+              f"{args.recent} entered and {args.recent} revised today and on the 3 days before (US Eastern {fake.today})")
         print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
         if args.stub_tagger:
             print("tagging replaced by a constant (--stub-tagger)")

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+import evidence_cli.eutils.client as client_module
 from evidence_cli.cli import app
 from evidence_cli.errors import ExitCode
-import evidence_cli.eutils.client as client_module
 from evidence_cli.refresh import refresh_lock, stale
 from evidence_cli.workspace import find_workspace
 from tests.conftest import needs_shared
