@@ -238,6 +238,14 @@ def stale(fetched_day: date | None, first: date, last: date, today: date) -> boo
     return oldest if oldest == newest else None
 
 
+def _day(text: str | None) -> date | None:
+    """An ISO day; None for a partial date ("2019-05", an old DateRevised), which counts as unknown."""
+    try:
+        return date.fromisoformat(text[:10]) if text else None
+    except ValueError:
+        return None
+
+
 def _plan(store: Any, client: Any, topic: Topic, *, since: date | None, full: bool, today: date) -> _Plan:
     from evidence_cli.eutils.search import search_all, search_days
     from evidence_cli.store.articles import cached_pmids, fetched_days, topic_pmids
@@ -251,7 +259,7 @@ def _plan(store: Any, client: Any, topic: Topic, *, since: date | None, full: bo
         def fetched(ids: Sequence[str]) -> dict[str, date | None]:
             new = [i for i in ids if i not in looked_up]
             looked_up.update(new)
-            cached.update((p, date.fromisoformat(d[:10]) if d else None) for p, d in fetched_days(store, new).items())
+            cached.update((p, _day(d)) for p, d in fetched_days(store, new).items())
             return cached
 
         def narrow(ids: Sequence[str], first: date, last: date) -> bool:

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 import evidence_cli.eutils.client as client_module
 from evidence_cli.cli import app
 from evidence_cli.errors import ExitCode
-from evidence_cli.refresh import refresh_lock, stale
+from evidence_cli.refresh import _day, refresh_lock, stale
 from evidence_cli.workspace import find_workspace
 from tests.conftest import needs_shared
 from tests.fake_eutils import ncbi_date_param
@@ -240,6 +240,7 @@ def test_stale_refetches_only_what_was_revised_after_the_fetch():
     assert stale(fetched, fetched, fetched, fetched) is False  # the same day, not over yet: wait
     assert stale(fetched, fetched, fetched, fetched + day) is True  # that day is over: fetch once more
     assert stale(fetched, fetched - day, fetched + day, fetched) is None  # depends on the day: narrow
+    assert _day("2019-05") is None and _day("2019-05-03") == date(2019, 5, 3)  # a partial DateRevised: unknown
 
 
 @pytest.mark.parametrize("args", [("--quiet", "refresh"), ("refresh", "--quiet")])
