@@ -214,6 +214,23 @@ def test_a_cached_record_entered_in_the_window_is_not_fetched_again(clocked_fake
     assert "0 new, 0 updated, 305 total (incremental)" in result.stderr
 
 
+def test_a_record_without_a_fetch_day_counts_as_fetched_on_its_date_revised(clocked_fake, workspace):
+    fake = clocked_fake(300)
+    old = list(fake.records)
+    fake.modify(old[:2])  # DateRevised today
+    fake.modify(old[2:4], date_revised=False)  # mdat today, DateRevised older
+    assert run(workspace).exit_code == 0
+    with cache(workspace) as db:
+        db.execute("UPDATE articles SET fetched_day = NULL")  # as `evidence import` leaves records
+    fake.clear_log()
+    assert run(workspace).exit_code == 0
+    assert sorted(efetched_ids(fake)) == sorted(old[2:4])  # revised after their DateRevised day
+    fake.advance()
+    fake.clear_log()
+    assert run(workspace).exit_code == 0
+    assert sorted(efetched_ids(fake)) == sorted(old[:4])  # revised on the day they count as fetched
+
+
 def test_an_mdat_window_longer_than_a_month_is_searched_once(clocked_fake, workspace):
     fake = clocked_fake(300)
     old = list(fake.records)
