@@ -2,7 +2,9 @@
 
 Public API: `compile_rules(topic)`, `tag_article(article, rules)`, `tag_record(record, rules)`,
 `split_sentences(text)`, `claims_in_sentence(sentence, rules)`, `sections_from_text(abstract)`
-and `TAGGER_VERSION`. Everything here is pure: no I/O, no network, no cache.
+and `TAGGER_VERSION`. Everything here is pure: no I/O, no network, no cache. (For speed,
+`prefilter` skips regexes that provably cannot match and remembers, in memory, which words
+hold which literals; it never changes a result.)
 
 What the tagger can and cannot see. It reads the title and the abstract only: never the full
 text, never figures or tables, and it does not use keywords; MeSH and publication types are
