@@ -112,3 +112,27 @@ def test_alternatives_split_only_at_top_level() -> None:
 def test_unregistered_patterns_always_run() -> None:
     other = re.compile(r"\bzebra\b", re.IGNORECASE)
     assert search(other, "a zebra", SCANNER.presence("nothing here")) is not None
+
+
+# Regexes a topic author might write: inline flags, lookarounds, groups, classes with "|",
+# caseless symbols, optional pieces, a backreference.
+_AWKWARD = [re.compile(p, re.IGNORECASE) for p in (
+    r"(?-i:BD)-?I{1,2}\b", r"(?<![\w-])foo(?=bar)|baz(?!qux)", r"(ab|cd)+ ?\1", r"[|(]x|\|y|(?:z|w)q",
+    r"\u2265\s*\d+|[<=>\u2264]\s*0?\.05", r"(?:re)?lapse?d?|remitt?\w*", r"\bK\w+|\u212aelvin", r"[^a-z]{2}end",
+    r"(?i:MiXeD)|(?-i:Exact)", r"\bi\.v\.|i\.p\.", r"x*|y",
+)]
+_AWKWARD_SCANNER = LiteralScanner(_AWKWARD)
+_AWKWARD_TEXTS = st.lists(st.sampled_from(
+    ["BD", "bd", "BDII", "BD-I", "foo", "foobar", "-foo", "baz", "bazqux", "abab", "cd", "|x", "(x", "|y", "zq", "wq",
+     "\u2265 5", "<.05", "\u2264 0.05", "relapsed", "lapse", "remitting", "K1", "\u212aelvin", "kelvin", "!!end", "end",
+     "mixed", "MIXED", "Exact", "exact", "i.v.", "I.P.", "x", "y", " ", "\u0130", "\u017f"]), max_size=12).map(" ".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_AWKWARD_TEXTS, st.integers(0, 20), st.integers(0, 40))
+def test_awkward_patterns_gated_search_equals_plain(text: str, start: int, length: int) -> None:
+    present = _AWKWARD_SCANNER.presence(text)
+    part = text[start:start + length]
+    for pattern in _AWKWARD:
+        plain, gated = pattern.search(part), search(pattern, part, present)
+        assert (plain and plain.span()) == (gated and gated.span()), pattern.pattern
