@@ -40,6 +40,7 @@ from evidence_cli.tagging.rules import ClaimRules, TopicRules
 from evidence_cli.tagging.text import clause_spans, normalize
 
 WEIGHTS = {CONCLUSIONS: 3.0, RESULTS: 2.0, BODY: 1.5, BACKGROUND: 1.0, TITLE: 1.0}
+OWN_CUE_WEIGHT = 1.5
 TOPIC_ONLY_ROLES = frozenset({OBJECTIVE, METHODS})
 UNCERTAIN = "uncertain"  # a vote of doubt, never a final stance
 
@@ -59,14 +60,18 @@ def masked(text: str, rules: ClaimRules, present: Presence | None = None) -> str
     return rules.exclude.sub(lambda m: " " * len(m.group()), text)
 
 
-def claim_spans(norm: str, rules: ClaimRules, present: Presence | None = None) -> list[tuple[int, int]]:
+def claim_spans(norm: str, rules: ClaimRules, present: Presence | None = None, *,
+                context_before: bool = False) -> list[tuple[int, int]]:
     """Where in a normalized sentence the claim is named (empty: it is not).
 
     `present`: the literals of a text holding `norm` (see `prefilter`), to skip what cannot match.
+    `context_before`: the sentence before matched the claim's `context`, so weak patterns count
+    here too ("MADRS fell at 24 h. By day 14, the difference was no longer significant.").
     """
     text = masked(norm, rules, present)
     spans = [m.span() for m in finditer(rules.patterns, text, present)] if rules.patterns else []
-    if rules.weak_patterns is not None and rules.context is not None and search(rules.context, text, present):
+    if rules.weak_patterns is not None and rules.context is not None and (
+            context_before or search(rules.context, text, present)):
         spans += [m.span() for m in finditer(rules.weak_patterns, text, present)]
     return sorted(s for s in spans if s[1] > s[0])
 
@@ -92,28 +97,34 @@ def clause_stance(clause: str, role: str, rules: ClaimRules | None = None,
 
     `present`: the literals of the sentence holding the clause, to skip cues it cannot match.
     """
+    return _clause_reading(clause, role, rules, present)[0]
+
+
+def _clause_reading(clause: str, role: str, rules: ClaimRules | None = None,
+                    present: Presence | None = None) -> tuple[str | None, bool]:
+    """(stance, whether the claim's own cues gave it) for one clause; see `clause_stance`."""
     if rules is not None and rules.neutral is not None and search(rules.neutral, clause, present):
-        return "neutral"
+        return "neutral", True
     if search(cues.NULL, clause, present):
         if search(cues.COMPARATOR_ONLY, clause, present) and not _names_treatment_contrast(clause):
-            return None  # a null result in the control arm says nothing of the claim
-        return "contradicts"
+            return None, False  # a null result in the control arm says nothing of the claim
+        return "contradicts", False
     if (role in (BODY, BACKGROUND) and not search(cues.FINDING, clause, present)
             and search(cues.HEDGE, clause, present)):
-        return "neutral"  # outside results: a hypothesis or a description, not a finding
+        return "neutral", False  # outside results: a hypothesis or a description, not a finding
     if search(cues.DESCRIPTIVE, clause, present) and not search(cues.FINDING, clause, present):
-        return "neutral"
+        return "neutral", False
     if rules is not None:
         cue = _first_cue(clause, rules, present)
         if cue is not None:
-            return cue
+            return cue, True
     if role == TITLE:
-        return None
+        return None, False
     if search(cues.ASSOCIATION, clause, present):
-        return "neutral"
+        return "neutral", False
     if search(cues.UNCERTAIN, clause, present):
-        return UNCERTAIN
-    return "supports"
+        return UNCERTAIN, False
+    return "supports", False
 
 
 def _first_cue(clause: str, rules: ClaimRules, present: Presence | None = None) -> str | None:
@@ -135,24 +146,32 @@ def sentence_stance(sentence: Sentence, spans: Sequence[tuple[int, int]], rules:
     """The stance of the clauses holding the claim.
 
     The first clause with a direction decides: in "better at 2 hours, but not different at 24 hours"
-    the early effect is the finding for rapid onset (the fading is durability's business).
+    the early effect is the finding for rapid onset (the fading is durability's business). A clause
+    the claim's own cues decide comes before one read by the generic cues: in "high response
+    rates, but most responders relapsed" the relapse is durability's finding.
     """
+    return _sentence_reading(sentence, spans, rules)[0]
+
+
+def _sentence_reading(sentence: Sentence, spans: Sequence[tuple[int, int]],
+                      rules: ClaimRules | None) -> tuple[str | None, bool]:
     if sentence.role in TOPIC_ONLY_ROLES:
-        return None
+        return None, False
     norm, present = sentence.norm, sentence.present
     if sentence.role != CONCLUSIONS and search(cues.METHOD, norm, present) and not search(cues.RESULT, norm, present):
-        return None  # "patients with suicidal ideation were included": who was studied, not what was found
-    found: list[str | None] = []
+        return None, False  # "patients with suicidal ideation were included": who was studied, not what was found
+    found: list[tuple[str | None, bool]] = []
     for start, end in clause_spans(sentence.norm):
         if any(start <= s < end for s, _ in spans):
-            found.append(clause_stance(sentence.norm[start:end], sentence.role, rules, present))
+            found.append(_clause_reading(sentence.norm[start:end], sentence.role, rules, present))
     if not found:
-        found.append(clause_stance(sentence.norm, sentence.role, rules, present))
-    for preferred in (("supports", "contradicts"), (UNCERTAIN,), ("neutral",)):
-        for stance in found:
-            if stance in preferred:
-                return stance
-    return None
+        found.append(_clause_reading(sentence.norm, sentence.role, rules, present))
+    for preferred, own in ((("supports", "contradicts"), True), (("supports", "contradicts"), False),
+                           ((UNCERTAIN,), False), (("neutral",), True), (("neutral",), False)):
+        for stance, specific in found:
+            if stance in preferred and specific == own:
+                return stance, specific
+    return None, False
 
 
 def find_claims(
@@ -175,7 +194,8 @@ def find_claims(
                 continue
             if short_forms is None and not may_name(sentence.present, claim):
                 continue  # no spans
-            spans = claim_spans(sentence.norm, claim, sentence.present)
+            spans = claim_spans(sentence.norm, claim, sentence.present,
+                                context_before=_context_before(sentences, order, claim))
             if short_forms is not None:
                 spans += [m.span() for m in short_forms.finditer(sentence.norm)]
             spans = [span for span in spans if not _in_future_clause(sentence.norm, span, sentence.present)]
@@ -184,14 +204,28 @@ def find_claims(
             if sentence.role == BACKGROUND and background == "neutral":
                 votes.append(Vote(sentence, order, "neutral", 0.5))
             else:
-                votes.append(Vote(sentence, order, sentence_stance(sentence, spans, claim),
-                                  WEIGHTS.get(sentence.role, 0.0)))
+                stance, own_cue = _sentence_reading(sentence, spans, claim)
+                # The claim's own cue ("most relapsed", "not impaired") speaks to it more directly
+                # than a generic reading of the same sentence's result.
+                votes.append(Vote(sentence, order, stance,
+                                  WEIGHTS.get(sentence.role, 0.0) * (OWN_CUE_WEIGHT if own_cue else 1.0)))
         if votes:
             tag = _decide(claim, votes, sentences)
             if design == "protocol":  # a planned study names its questions; it has no answers yet
                 tag = ClaimTag(tag.claim_id, "neutral", tag.evidence, tag.section)
             tags.append(tag)
     return tuple(tags)
+
+
+def _context_before(sentences: Sequence[Sentence], order: int, claim: ClaimRules) -> bool:
+    """The sentence before, in the same part of the abstract, is about the claim's outcome: a
+    finding that follows often refers back to it ("The improvement persisted for 5 weeks")."""
+    if claim.context is None or order < 2 or sentences[order].role in (TITLE, BACKGROUND):
+        return False
+    before = sentences[order - 1]
+    if before.role in (TITLE, BACKGROUND) or not may_name(before.present, claim):
+        return False  # cheap: a sentence that cannot hold the claim's literals rarely holds its context
+    return bool(search(claim.context, masked(before.norm, claim, before.present), before.present))
 
 
 def _whole_record(sentences: Sequence[Sentence]) -> Presence | None:

@@ -37,6 +37,12 @@ STUDY_START = _rx(
     r"meta-analysis)\b",
     r"\bthe (?:presented|present|reported|current) (?:case|study|work|report)\b",
     r"\b(?:a|an) \d+[- ]year[- ]old\b",
+    # A count of people assigned or enrolled is the study's own ("179 remitters were randomized").
+    r"\b\d[\d,]*\s+(?:[\w-]+\s+){0,4}?(?:were|was) (?:\w+ )?(?:randomi[sz]ed|randomly assigned|enrolled|recruited)\b",
+)
+# The opening of a case description: the patient's history is who was studied, not a finding.
+CASE_INTRO = _rx(
+    r"^\W*(?:we (?:\w+ )?(?:present|report|describe)\w* )?(?:the case of )?(?:a|an) \d+[- ]year[- ]old\b",
 )
 CONCLUSION = _rx(
     r"^\W*(?:these|our|the present|the current) (?:\w+ )?(?:results|findings|data|observations|studies|"
@@ -100,7 +106,8 @@ NULL = _rx(
     r"\b(?:did not|does not|do not) (?:statistically )?differ\b", r"(?<!non-)(?<!non)\binferior to\b",
     r"^\W*(?:but )?not\b(?! only)", r"\bbut not\b", r"\b(?:lack|absence) of (?:\w+ )?(?:efficacy|effect|benefit|response)\b",
     r"\bineffective\b", r"\bwithout (?:any )?(?:significant )?(?:benefit|effect|improvement)\b",
-    r"\b(?:waned|wanes|waning|faded|dissipated|diminished over time|wore off)\b",
+    r"\b(?:wan(?:ed|es|ing)|fad(?:ed|es|ing)|dissipat(?:ed|es|ing)|diminished over time|wore off)\b",
+    r"\b(?:do|does|did) not support\b", r"\bno longer differ\w*",
     r"\b(?:comparable|similar) (?:\w+ )?(?:between|to|in both|across)\b(?! baseline)",
     r"\bno better than\b", r"\bnegative (?:studies|trials|results|findings)\b",
 )
@@ -113,7 +120,7 @@ COMPARATOR_ONLY = _rx(
 FINDING = _rx(
     r"\b(?:we|our (?:\w+ )?(?:data|results|study|work|findings)) (?:\w+ )?(?:show|showed|shown|demonstrate|"
     r"demonstrated|found|find|reveal|revealed|report|identified|establish)",
-    r"\bdiscovery that\b", r"\b(?:show|shows|showed|shown|demonstrates?|demonstrated|reveals?|revealed|"
+    r"\b(?:discovery|finding|observation|demonstration) that\b", r"\b(?:show|shows|showed|shown|demonstrates?|demonstrated|reveals?|revealed|"
     r"indicates?|indicated|confirms?|confirmed|established) that\b",
     r"\b(?:studies|trials|evidence|data) (?:\w+ )?(?:indicate|show|demonstrate|confirm|disclosed)\b",
 )
@@ -138,6 +145,7 @@ UNCERTAIN = _rx(
     r"\bconflicting\b", r"\bmixed (?:results|findings|evidence)\b", r"\binconsistent\b",
     r"\b(?:lack|paucity|scarcity) of (?:\w+ )?(?:evidence|data|studies)\b", r"\binsufficient (?:evidence|data)\b",
     r"\binconclusive\b", r"\bevidence (?:is|was|remains) (?:\w+ )?(?:weak|limited|sparse|lacking)\b",
+    r"\btoo (?:sparse|few|limited|scarce|heterogeneous|small) (?:for|to)\b",
 )
 # An association or prediction, not an effect of the treatment.
 ASSOCIATION = _rx(r"\bcorrelat\w*", r"\bassociation (?:between|of|with)\b",

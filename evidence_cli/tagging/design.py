@@ -62,7 +62,11 @@ REVIEW_TITLE = _rx(r"(?<!chart )(?<!record )(?<!records )(?<!retrospective )(?<!
 REVIEW_TEXT = _rx(
     r"\b(?:we|this (?:review|paper|article|chapter|manuscript|commentary))\s+(?:\w+\s+)?(?:review|discuss|"
     r"summari[sz]e|overview|outline|describe|examine|highlight|introduce|consider)s?\b"
-    r"(?! (?:the )?(?:\w+ )?(?:records|charts|files))",
+    r"(?! (?:the )?(?:\w+ )?(?:records|charts|files))"
+    # "we describe five inpatients": a case series, not a review
+    r"(?! (?:\d+|two|three|four|five|six|seven|eight|nine|ten|a|an|one|our) (?:[\w-]+ )?(?:[\w-]+ )?"
+    r"(?:patients|cases?|inpatients|outpatients|adults|children|women|men|individuals|participants|"
+    r"experience|series))",
     r"\b(?:this|the present|our) (?:\w+ )?(?:review|mini-?review|overview)\b",
     r"\bnarrative review\b", r"\breview (?:of|on) (?:the )?(?:\w+ )?(?:literature|evidence)\b",
     r"\b(?:recent|previous|published|emerging|growing) (?:\w+ )?(?:studies|evidence|literature|trials) "
@@ -76,7 +80,7 @@ ANIMAL = _rx(
     r"\b(?:depressive|depression|anxiety|anhedonia)[- ](?:like|related) behavio", r"\bforced[- ]swim\w*",
     r"\btail[- ]suspension\b", r"\bsucrose preference\b", r"\bescape behavio", r"\bbehavioral despair\b",
     r"\bsocial defeat\b", r"\bchronic (?:unpredictable|mild|restraint|variable) stress\b", r"\bi\.p\.",
-    r"\bintraperitoneal\w*", r"\boptogenetic\w*", r"\bphotostimulation\b", r"\bin the living brain\b",
+    r"\bintraperitoneal\w*", r"\boptogenetic\w*", r"\bphotostimulation\b",
     r"\bin vivo\b", r"\b(?:burst|neuronal|spontaneous) firing\b", r"\bpatch[- ]clamp\w*", r"\belectrophysiolog\w*",
     r"\bsingle (?:systemic |i\.p\. )?injection\b",
     r"\banimals?\b",

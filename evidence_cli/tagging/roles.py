@@ -39,8 +39,10 @@ def record_sentences(title: str, sections: Iterable[AbstractSection],
     if title.strip():
         out.append(_sentence(_Text(title.strip(), scanner), TITLE))
     started = False
+    inferred_last = False
     for section in sections:
         category = section.category if section.category not in (None, "UNASSIGNED") else category_of(section.label)
+        inferred_last = category is None
         texts = [_Text(t, scanner) for t in split_sentences(section.text)]
         if category is None:
             roles, started = _infer_roles(texts, started)
@@ -50,6 +52,10 @@ def record_sentences(title: str, sections: Iterable[AbstractSection],
         out.extend(_sentence(text, role) for text, role in zip(texts, roles, strict=True))
     if not started:
         _background_lead(out)
+    if out and inferred_last and out[-1].role == BODY and any(s.role == RESULTS for s in out):
+        # An unlabelled abstract that reports results ends on its conclusion ("Ketamine may be an
+        # option for ..."); an essay's last sentence is just more of the essay.
+        out[-1] = Sentence(out[-1].text, out[-1].norm, CONCLUSIONS, out[-1].future, out[-1].present)
     return out
 
 
@@ -105,6 +111,10 @@ def _classify(norm: str, present: Presence | None = None) -> str:
         return OBJECTIVE
     if search(cues.RESULT, norm, present):
         return RESULTS
+    if search(cues.CASE_INTRO, norm, present):
+        return METHODS  # "We present a 34-year-old woman with ...": who the case is, not what happened
+    if search(cues.NULL, norm, present):
+        return RESULTS  # "the benefit was not sustained": a finding, even without numbers
     if search(cues.METHOD, norm, present):
         return METHODS
     return BODY

@@ -22,16 +22,19 @@ NUMBER = (rf"(?:(?:(?:one|two|three|four|five|six|seven|eight|nine|a) hundred(?:
           rf"|\d{{1,3}}(?:,\d{{3}})+|\d+|{_WORD})(?![.,]\d|\s*%|\s*percent|[- ]?(?:year|month|week|day|hour|mg))")
 PEOPLE = (r"(?:patients|participants|subjects|individuals|adults|volunteers|out-?patients|in-?patients|children|"
           r"adolescents|women|men|people|persons|veterans|parturients|cases|mothers|students|respondents|users|"
-          r"youths?|infants|neonates|inpatients|completers|residents|pregnant women|employees|athletes|"
+          r"youths?|infants|neonates|inpatients|completers|responders|remitters|residents|pregnant women|employees|athletes|"
           r"elderly|smokers|survivors|girls|boys|recipients|controls|probands|twins|families|dyads|couples)")
 _N = re.compile(NUMBER, re.IGNORECASE)
 _FILLER = r"(?:(?!\d)[\w'-]+ ){0,3}?"  # a few words ("85 premedicated children"), never another number
 
-TOTAL = re.compile(rf"\b(?:a total of|in total,?|total(?:ing|ling)?|overall,?|altogether,?)\s+({NUMBER})\s+"
-                   rf"(?:[\w'-]+ ){{0,3}}?[\w-]+", re.IGNORECASE)
-ENROLLED = re.compile(rf"(?<![\w.,])({NUMBER})\s+(?:{_FILLER}{PEOPLE}\b[^.;,\d]{{0,80}}?\s)?"
-                      rf"(?:were|was|had been) (?:\w+ )?(?:randomi[sz]ed|enrolled|included|recruited|allocated|"
-                      rf"assigned|studied|analy[sz]ed)", re.IGNORECASE)
+TOTAL = re.compile(rf"\b(?:a total of|in total,?|in all,?|total(?:ing|ling)?|overall,?|altogether,?)\s+({NUMBER})"
+                   rf"(?:\s+(?:[\w'-]+ ){{0,3}}?[\w-]+|\s*[),;])", re.IGNORECASE)
+# The verb says people were counted, whatever the noun ("179 stable remitters were randomized",
+# "(226 randomized)").
+ENROLLED = re.compile(rf"(?<![\w.,])({NUMBER})\s+(?:(?:{_FILLER}{PEOPLE}\b[^.;,\d]{{0,80}}?|{_FILLER}[A-Za-z][\w-]*)\s)?"
+                      rf"(?:(?:were|was|had been) (?:\w+ )?(?:randomi[sz]ed|enrolled|included|recruited|allocated|"
+                      rf"assigned|studied|analy[sz]ed)|(?:randomi[sz]ed|enrolled)\b(?! (?:to|in|into|from)\b))",
+                      re.IGNORECASE)
 EQUALS = re.compile(rf"(?<![%\d])(?<!%\s)(?<!%\s\()(?<!%\()\b[Nn]\s*=\s*({NUMBER})")
 COUNT = re.compile(rf"(?<![\w.,-])({NUMBER})\s+{_FILLER}{PEOPLE}\b", re.IGNORECASE)
 SCREENED = re.compile(r"^\s*(?:[\w-]+ ){0,3}?(?:were |was )?(?:screened|assessed for eligibility|approached|"
@@ -127,9 +130,12 @@ def _primary(sentences: Sequence[tuple[str, str]], presences: Sequence[Presence 
 
 
 def _is_subgroup(text: str, start: int) -> bool:
-    """'54% (N=43)', 'of whom 12', '(n=21) ... or placebo (n=21)' after a total: parts, not the whole."""
+    """'54% (N=43)', 'of whom 12', 'n=24 per arm', 'at least two': parts or thresholds, not the whole."""
     before = text[max(0, start - 14):start].lower()
+    if re.match(r"[\w,-]+\s+(?:[\w-]+ )?(?:per|in each|each) (?:arm|group)\b", text[start:start + 50], re.IGNORECASE):
+        return True  # "n=24 per arm": a part
     return bool(re.search(r"%\s*\(?\s*(?:n\s*=\s*)?$|of (?:whom|these|them|those)\s*$|\bof the\s*$|"
+                          r"\b(?:at least|failing|failed|more than|fewer than|less than)\s*$|[\u2265>]=?\s*$|"
                           r"(?:aged?|mean|median|ages?)\s*(?:of\s*)?$|\b(?:phase|grade|type|stage|class|step|day|week|"
                           r"month|year|wave|arm|group|visit|level|figure|table|no\.?|item|dsm-?|icd-?)\s*$", before))
 
