@@ -108,7 +108,9 @@ def _clause_reading(clause: str, role: str, rules: ClaimRules | None = None,
     if search(cues.NULL, clause, present):
         if search(cues.COMPARATOR_ONLY, clause, present) and not _names_treatment_contrast(clause):
             return None, False  # a null result in the control arm says nothing of the claim
-        return "contradicts", False
+        # "was not sustained" is a generic null and durability's own cue: the claim's cue agreeing counts as its own
+        return "contradicts", bool(rules is not None and rules.contradicts is not None
+                                   and search(rules.contradicts, clause, present))
     if (role in (BODY, BACKGROUND) and not search(cues.FINDING, clause, present)
             and search(cues.HEDGE, clause, present)):
         return "neutral", False  # outside results: a hypothesis or a description, not a finding
@@ -223,8 +225,8 @@ def _context_before(sentences: Sequence[Sentence], order: int, claim: ClaimRules
     if claim.context is None or order < 2 or sentences[order].role in (TITLE, BACKGROUND):
         return False
     before = sentences[order - 1]
-    if before.role in (TITLE, BACKGROUND) or not may_name(before.present, claim):
-        return False  # cheap: a sentence that cannot hold the claim's literals rarely holds its context
+    if before.role in (TITLE, BACKGROUND) or (before.present is not None and not before.present.may_match(claim.context)):
+        return False
     return bool(search(claim.context, masked(before.norm, claim, before.present), before.present))
 
 

@@ -106,7 +106,7 @@ NULL = _rx(
     r"\b(?:did not|does not|do not) (?:statistically )?differ\b", r"(?<!non-)(?<!non)\binferior to\b",
     r"^\W*(?:but )?not\b(?! only)", r"\bbut not\b", r"\b(?:lack|absence) of (?:\w+ )?(?:efficacy|effect|benefit|response)\b",
     r"\bineffective\b", r"\bwithout (?:any )?(?:significant )?(?:benefit|effect|improvement)\b",
-    r"\b(?:wan(?:ed|es|ing)|fad(?:ed|es|ing)|dissipat(?:ed|es|ing)|diminished over time|wore off)\b",
+    r"\b(?:waned|wanes|waning|faded|dissipated|diminished over time|wore off)\b",
     r"\b(?:do|does|did) not support\b", r"\bno longer differ\w*",
     r"\b(?:comparable|similar) (?:\w+ )?(?:between|to|in both|across)\b(?! baseline)",
     r"\bno better than\b", r"\bnegative (?:studies|trials|results|findings)\b",
