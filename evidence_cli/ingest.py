@@ -131,8 +131,9 @@ class Totals:
     deletions: int = 0
 
 
-# ("save", [(Article, Tagging | None | TO_TAG), ...]) or ("delete", [pmid, ...]). Tagging None:
-# cached unchanged and already tagged, store keeps its tags.
+# ("save", [(Article, Tagging | None | TO_TAG), ...]), ("rows", [(article row, Tagging | None), ...])
+# once the tagging workers built the rows, or ("delete", [pmid, ...]). Tagging None: cached
+# unchanged and already tagged, store keeps its tags.
 Work = tuple[str, list]
 TO_TAG: Any = object()
 
@@ -176,14 +177,15 @@ def _tag_here(item: Work, tagger: Tagger) -> Work:
 
 def _write(store, topic_id: str, version: str, work: Iterable[Work], totals: Totals, *, run_id: int | None,
            progress: Progress | None) -> None:
-    from evidence_cli.store.articles import delete_articles, save_batch
+    from evidence_cli.store.articles import delete_articles, save_batch, save_rows
 
     for kind, payload in work:
         if kind == "delete":
             totals.deletions += len(payload)
             totals.deleted += delete_articles(store, payload, run_id=run_id)
             continue
-        result = save_batch(store, payload, topic=topic_id, run_id=run_id, tagger_version=version)
+        save = save_rows if kind == "rows" else save_batch
+        result = save(store, payload, topic=topic_id, run_id=run_id, tagger_version=version)
         totals.added += result.added
         totals.updated += result.updated
         totals.unchanged += result.unchanged
@@ -192,9 +194,10 @@ def _write(store, topic_id: str, version: str, work: Iterable[Work], totals: Tot
 
 
 # --- tagging in parallel ------------------------------------------------------------------------
-# Tagging costs far more than parsing or storing, and is pure: worker processes tag batches while
-# this process parses ahead and stores, in file order. Articles cross as plain tuples, without
-# their raw XML (pickling the dataclasses themselves costs more than it saves).
+# Tagging costs more than parsing or storing, and is pure: worker processes tag batches while this
+# process parses ahead and stores, in file order. The workers also build the records' rows (JSON
+# columns, compressed raw XML), which is most of storing's CPU time, so this process only parses
+# and runs SQL. Articles cross as plain tuples (pickling the dataclasses costs more than it saves).
 
 
 def _worker_count(workers: int | None) -> int:
@@ -215,12 +218,7 @@ def _tag_in_pool(work: Iterator[Work], topic: Topic, workers: int, tagger: Tagge
             yield _tag_here(item, tagger)
         return
 
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    context = multiprocessing.get_context("spawn")  # no fork of a process holding SQLite and threads
-    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=init_tag_worker,
-                               initargs=(str(topic.path), os.getpid()))
+    pool = _tag_pool(topic, workers)
     pending: deque = deque()
     source = _chain(first, second, work)
     error: Exception | None = None
@@ -239,7 +237,7 @@ def _tag_in_pool(work: Iterator[Work], topic: Topic, workers: int, tagger: Tagge
                 yield kind, payload
                 continue
             todo = [_pack(a) for a, tag in payload if tag is TO_TAG]
-            pending.append((payload, pool.submit(_tag_packed, todo) if todo else None))
+            pending.append((payload, pool.submit(_tag_and_row_packed, todo) if todo else None))
             while len(pending) > 2 * workers:  # bounded read-ahead: memory stays flat
                 yield _collect(pending.popleft())
         while pending:
@@ -250,6 +248,43 @@ def _tag_in_pool(work: Iterator[Work], topic: Topic, workers: int, tagger: Tagge
         raise error
 
 
+def tag_batches(batches: Iterable[list[Article]], topic: Topic, workers: int | None = None,
+                tagger: Tagger | None = None) -> Iterator[tuple[list[Article], list[Tagging]]]:
+    """Each batch with its records' taggings, in order, tagged by `workers` processes (default:
+    one per CPU; 0 or 1 tags in this process, with `tagger` if given). Read-ahead is bounded:
+    memory stays flat. Articles cross without their raw XML. `evidence retag` uses it."""
+    from collections import deque
+
+    count = _worker_count(workers)
+    if count < 2:
+        tagger = tagger or topic_tagger(topic)
+        for batch in batches:
+            yield batch, [tagger(a) for a in batch]
+        return
+    pool = _tag_pool(topic, count)
+    pending: deque = deque()
+    try:
+        for batch in batches:
+            pending.append((batch, pool.submit(_tag_packed, [_pack(a, with_raw=False) for a in batch])))
+            while len(pending) > 2 * count:
+                batch, future = pending.popleft()
+                yield batch, future.result()
+        while pending:
+            batch, future = pending.popleft()
+            yield batch, future.result()
+    finally:
+        pool.shutdown(wait=not pending, cancel_futures=True)
+
+
+def _tag_pool(topic: Topic, workers: int):
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("spawn")  # no fork of a process holding SQLite and threads
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=init_tag_worker,
+                               initargs=(str(topic.path), os.getpid()))
+
+
 def _chain(*heads_and_rest):  # (first, second, rest) -> first, second (unless None), then rest
     *heads, rest = heads_and_rest
     yield from (h for h in heads if h is not None)
@@ -257,9 +292,11 @@ def _chain(*heads_and_rest):  # (first, second, rest) -> first, second (unless N
 
 
 def _collect(entry: tuple[list[tuple[Article, Any]], Any]) -> Work:
+    from evidence_cli.store.articles import article_row
+
     payload, future = entry
     results = iter(future.result() if future is not None else ())
-    return "save", [(a, next(results) if tag is TO_TAG else tag) for a, tag in payload]
+    return "rows", [next(results) if tag is TO_TAG else (article_row(a, compress_raw=False), tag) for a, tag in payload]
 
 
 _worker_tagger: Tagger | None = None
@@ -284,13 +321,25 @@ def _tag_packed(packed: list[tuple]) -> list[Tagging]:
     return [_worker_tagger(_unpack(p)) for p in packed]
 
 
-def _pack(a: Article) -> tuple:
+def _tag_and_row_packed(packed: list[tuple]) -> list[tuple[tuple, Tagging]]:
+    """(article row, Tagging) of each record: tagged and made ready for `save_rows`."""
+    from evidence_cli.store.articles import article_row
+
+    assert _worker_tagger is not None, "init_tag_worker() runs first"
+    out = []
+    for p in packed:
+        article = _unpack(p)
+        out.append((article_row(article), _worker_tagger(article)))
+    return out
+
+
+def _pack(a: Article, *, with_raw: bool = True) -> tuple:
     return (
         a.pmid, a.title, tuple((s.text, s.label, s.category) for s in a.abstract), a.journal, a.journal_title,
         a.year, a.pub_date, a.authors, a.doi, a.pmcid, a.publication_types,
         tuple((m.descriptor, m.major, m.qualifiers, m.ui) for m in a.mesh), a.keywords, a.languages,
         tuple((c.ref_type, c.pmid, c.source) for c in a.corrections), a.date_revised, a.status, a.version,
-        a.is_book,
+        a.is_book, a.raw if with_raw else None,
     )
 
 
@@ -298,13 +347,13 @@ def _unpack(p: tuple) -> Article:
     from evidence_cli.pubmed.model import AbstractSection, Correction, MeshHeading
 
     (pmid, title, abstract, journal, journal_title, year, pub_date, authors, doi, pmcid, types, mesh,
-     keywords, languages, corrections, date_revised, status, version, is_book) = p
+     keywords, languages, corrections, date_revised, status, version, is_book, raw) = p
     return Article(
         pmid=pmid, title=title, abstract=tuple(AbstractSection(*s) for s in abstract), journal=journal,
         journal_title=journal_title, year=year, pub_date=pub_date, authors=authors, doi=doi, pmcid=pmcid,
         publication_types=types, mesh=tuple(MeshHeading(*m) for m in mesh), keywords=keywords,
         languages=languages, corrections=tuple(Correction(*c) for c in corrections),
-        date_revised=date_revised, status=status, version=version, is_book=is_book,
+        date_revised=date_revised, status=status, version=version, is_book=is_book, raw=raw,
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from functools import partial
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from evidence_cli.errors import InputError
 from evidence_cli.workspace import Workspace
 
 RETAG_BATCH = 1000  # records per transaction: one commit per batch keeps retag fast
+POOL_FROM = 4 * RETAG_BATCH  # records of a topic from which worker processes tag (start-up ~0.3 s)
 
 
 def tag_jsonl(workspace: Workspace, topic_id: str | None, source: str, emit: Callable[[str], None]) -> int:
@@ -74,6 +76,17 @@ def tag_lines(stream: Iterable[bytes], rules, label: str = "input") -> Iterator[
         yield json.dumps(tagged, ensure_ascii=False)
 
 
+def _chunks(items: Iterable, size: int) -> Iterator[list]:
+    batch: list = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 class _open_lines:
     def __init__(self, source: str, label: str) -> None:
         self.source, self.label = source, label
@@ -113,9 +126,14 @@ def retag(
     *,
     batch_size: int = RETAG_BATCH,
     progress: Callable[[int], None] | None = None,
+    workers: int | None = None,
 ) -> list[RetagResult]:
-    """Recompute the tags of every cached record of the topics (all topics when none is named)."""
-    from evidence_cli.store.articles import iter_topic_articles
+    """Recompute the tags of every cached record of the topics (all topics when none is named).
+
+    `workers`: processes that tag in parallel, as `evidence import` does, for a topic of at least
+    POOL_FROM records (default: one per CPU; 0 or 1 tags in this process)."""
+    from evidence_cli.ingest import tag_batches
+    from evidence_cli.store.articles import iter_topic_articles, topic_record_count
     from evidence_cli.store.db import open_store
     from evidence_cli.store.tags import save_tags
     from evidence_cli.tagging import compile_rules, tag_article, tags_version
@@ -129,16 +147,12 @@ def retag(
         for topic in topics:
             started = time.monotonic()
             total = 0
-            batch = []
-            for article in iter_topic_articles(store, topic.id, chunk=batch_size):
-                batch.append((article.pmid, tag_article(article, rules[topic.id])))
-                if len(batch) >= batch_size:
-                    total += save_tags(store, topic.id, batch, tags_version(rules[topic.id]))
-                    if progress is not None:
-                        progress(len(batch))
-                    batch = []
-            if batch:
-                total += save_tags(store, topic.id, batch, tags_version(rules[topic.id]))
+            version = tags_version(rules[topic.id])
+            pool = workers if topic_record_count(store, topic.id) >= POOL_FROM else 0
+            articles = _chunks(iter_topic_articles(store, topic.id, chunk=batch_size), batch_size)
+            here = partial(tag_article, rules=rules[topic.id])
+            for batch, taggings in tag_batches(articles, topic, pool, here):
+                total += save_tags(store, topic.id, [(a.pmid, t) for a, t in zip(batch, taggings)], version)
                 if progress is not None:
                     progress(len(batch))
             results.append(RetagResult(topic.id, total, time.monotonic() - started))

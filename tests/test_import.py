@@ -383,3 +383,53 @@ def test_reimport_after_the_claim_rules_change_retags(ws: Path, tmp_path: Path) 
         store.close()
     assert after != before  # ...but its tags were recomputed under the new rules
     assert "infusion" in claims
+
+
+def _cache_contents(root: Path) -> dict:
+    """What a cache holds, without the timestamps: records (raw XML decompressed), links, tags."""
+    import zlib
+
+    store = open_store(root / "cache" / "evidence.sqlite")
+    try:
+        conn = store.conn
+        articles = [(*r[:-1], zlib.decompress(r[-1])) for r in conn.execute(
+            "SELECT pmid, version, title, abstract_json, date_revised, mesh_json, raw FROM articles ORDER BY pmid")]
+        return {
+            "articles": articles,
+            "links": conn.execute("SELECT topic, pmid FROM topic_articles ORDER BY 1, 2").fetchall(),
+            "tags": conn.execute("SELECT * FROM tags ORDER BY topic, pmid").fetchall(),
+            "claims": conn.execute("SELECT * FROM claim_tags ORDER BY topic, pmid, claim_id, stance").fetchall(),
+            "changes": conn.execute("SELECT pmid, change FROM run_changes ORDER BY 1, 2").fetchall(),
+        }
+    finally:
+        store.close()
+
+
+def test_worker_import_and_retag_store_what_one_process_stores(ws: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tagging workers build the rows and tags that this process would: same cache either way,
+    for an import (a PMID twice, once revised, across small batches) and for a retag."""
+    from evidence_cli import ingest, tag_service
+    from evidence_cli.workspace import find_workspace
+
+    records = "".join(xml_record(str(910000 + i), title=f"Invented ketamine trial {i}") for i in range(7))
+    records += xml_record("910003", title="Invented ketamine trial, revised", revised="2025")
+    path = tmp_path / "export.xml"
+    path.write_bytes(xml_file(records))
+    other = tmp_path / "other"
+    shutil.copytree(ws, other)
+    ingest.import_file(find_workspace(ws), path, workers=0, batch_size=3)
+    ingest.import_file(find_workspace(other), path, workers=2, batch_size=3)
+    alone = _cache_contents(ws)
+    assert alone == _cache_contents(other)
+    assert len(alone["articles"]) == 7 and alone["claims"]
+    assert ("910003", "updated") in alone["changes"]
+
+    monkeypatch.setattr(tag_service, "POOL_FROM", 1)
+    for root, workers in ((ws, 0), (other, 2)):
+        store = open_store(root / "cache" / "evidence.sqlite")
+        store.conn.execute("DELETE FROM claim_tags")
+        store.conn.execute("UPDATE tags SET design = 'other', sample_size = NULL")
+        store.close()
+        [result] = tag_service.retag(find_workspace(root), [TOPIC], batch_size=2, workers=workers)
+        assert result.records == 7
+    assert _cache_contents(ws) == alone == _cache_contents(other)

@@ -102,3 +102,41 @@ def test_newer_schema_is_refused(tmp_path):
     store.close()
     with pytest.raises(CacheError, match="newer version"):
         open_store(tmp_path / "c.sqlite")
+
+
+def test_a_pmid_twice_in_one_batch_is_stored_as_written_one_by_one(tmp_path):
+    """save_batch looks records up once per batch: a PMID met again in the same batch (an update
+    file can list a record twice) must still count as added, then updated, with its last copy,
+    last tags and last change stored."""
+    store = open_store(tmp_path / "c.sqlite")
+    other = Tagging(design="cohort", claims=(ClaimTag("safety", "neutral", "We did a thing.", "METHODS"),))
+    first = store_articles.save_batch(
+        store, [(make_article("1"), TAGGING), (make_article("1", title="Revised", revised="2025-01-01"), other),
+                (make_article("1", title="Revised", revised="2025-01-01"), None)],
+        topic="t", run_id=store_runs.start_run(store, "t", "import"),
+    )
+    assert (first.added, first.updated, first.unchanged) == (1, 1, 1)
+    assert store_articles.get_article(store, "1", with_raw=True).title == "Revised"
+    assert load_tagging(store, "t", "1") == other
+    assert store.conn.execute("SELECT change FROM run_changes").fetchall() == [("updated",)]
+    # Retagging a cached record replaces its claim tags (the DELETE is skipped only for new records).
+    again = store_articles.save_batch(store, [(make_article("1", title="Revised", revised="2025-01-01"), TAGGING)],
+                                      topic="t")
+    assert (again.added, again.updated, again.unchanged) == (0, 0, 1)
+    assert load_tagging(store, "t", "1") == TAGGING
+    store.close()
+
+
+def test_save_rows_takes_rows_built_elsewhere(tmp_path):
+    """Rows built by article_row (compressed raw XML, as the import's workers send them) or left
+    uncompressed (compress_raw=False) store the same record."""
+    store = open_store(tmp_path / "c.sqlite")
+    rows = [(store_articles.article_row(make_article("1")), TAGGING),
+            (store_articles.article_row(make_article("2"), compress_raw=False), None)]
+    result = store_articles.save_rows(store, rows, topic="t")
+    assert (result.added, result.updated, result.unchanged) == (2, 0, 0)
+    for pmid in ("1", "2"):
+        article = store_articles.get_article(store, pmid, with_raw=True)
+        assert article == make_article(pmid) and article.raw == b"<PubmedArticle/>"
+    assert load_tagging(store, "t", "1") == TAGGING and load_tagging(store, "t", "2") is None
+    store.close()

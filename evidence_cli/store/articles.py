@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 
 from evidence_cli.pubmed.model import AbstractSection, Article, Correction, MeshHeading
 from evidence_cli.store.db import Store
-from evidence_cli.store.tags import write_tags
+from evidence_cli.store.tags import write_tags_many
 from evidence_cli.tagging.model import Tagging
 
 ARTICLE_COLUMNS = (
@@ -32,12 +32,23 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _dumps(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+# One encoder for every row: json.dumps with options builds a new encoder per call, which cost
+# more than the encoding itself (9 JSON columns a record).
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-def article_row(article: Article) -> tuple:
-    raw = zlib.compress(article.raw, 1) if article.raw is not None else None
+class RawXml(bytes):
+    """A record's raw XML not compressed yet: `save_rows` compresses it only if it writes the row
+    (a re-import leaves most records unchanged, and compressing them all cost more than parsing)."""
+
+
+def article_row(article: Article, *, compress_raw: bool = True) -> tuple:
+    """The `articles` row of a record, ARTICLE_COLUMNS in order. `compress_raw=False` leaves the
+    raw XML as RawXml for `save_rows` to compress when needed."""
+    if article.raw is None:
+        raw = None
+    else:
+        raw = zlib.compress(article.raw, 1) if compress_raw else RawXml(article.raw)
     return (
         article.pmid, article.version, article.title,
         _dumps([[s.label, s.category, s.text] for s in article.abstract]), article.abstract_text,
@@ -49,6 +60,11 @@ def article_row(article: Article) -> tuple:
         _dumps([[c.ref_type, c.pmid, c.source] for c in article.corrections]),
         article.date_revised, article.status, int(article.is_book), raw,
     )
+
+
+def _ready(row: tuple) -> tuple:
+    raw = row[-1]
+    return (*row[:-1], zlib.compress(raw, 1)) if type(raw) is RawXml else row
 
 
 def row_article(row: Sequence, *, with_raw: bool = False) -> Article:
@@ -85,51 +101,96 @@ def save_batch(
     content), so re-importing a file is cheap and counts as `unchanged`. `fetched_day`: NCBI's
     day on which refresh fetched the batch, kept with each record (see `fetched_days`).
     """
-    added = updated = unchanged = 0
+    return save_rows(
+        store, [(article_row(a, compress_raw=False), t) for a, t in items],
+        topic=topic, run_id=run_id, tagger_version=tagger_version, fetched_day=fetched_day,
+    )
+
+
+# Columns of a row that, with the presence of raw XML, decide whether a cached record changed.
+_PMID, _VERSION, _TITLE, _ABSTRACT_TEXT, _DATE_REVISED = (
+    ARTICLE_COLUMNS.index(c) for c in ("pmid", "version", "title", "abstract_text", "date_revised")
+)
+_INSERT_ARTICLE = (
+    f"INSERT INTO articles ({', '.join(ARTICLE_COLUMNS)}, first_seen, updated_at) "
+    f"VALUES ({', '.join('?' * len(ARTICLE_COLUMNS))}, ?, ?)"
+)
+_UPDATE_ARTICLE = (
+    f"UPDATE articles SET {', '.join(f'{c} = ?' for c in ARTICLE_COLUMNS[1:])}, updated_at = ? WHERE pmid = ?"
+)
+
+
+def save_rows(
+    store: Store,
+    items: Iterable[tuple[tuple, Tagging | None]],
+    *,
+    topic: str | None = None,
+    run_id: int | None = None,
+    tagger_version: str = "",
+    fetched_day: str | None = None,
+) -> BatchResult:
+    """`save_batch` for rows built beforehand by `article_row` (import builds them in its tagging
+    workers). Same result, one transaction, and a few statements per batch, not per record."""
+    items = list(items)
     stamp = now_iso()
     with store.transaction() as conn:
-        for article, tagging in items:
-            row = article_row(article)
-            old = conn.execute(
-                "SELECT version, date_revised, title, abstract_text, raw FROM articles WHERE pmid = ?",
-                (article.pmid,),
-            ).fetchone()
+        cached = _cached_state(conn, [row[_PMID] for row, _ in items])
+        new_to_cache = {row[_PMID] for row, _ in items} - cached.keys()
+        inserts: list[tuple] = []
+        updates: list[tuple] = []
+        changes: list[tuple] = []
+        taggings: dict[str, Tagging] = {}
+        added = updated = unchanged = 0
+        for row, tagging in items:
+            pmid = row[_PMID]
+            state = (row[_VERSION], row[_DATE_REVISED], row[_TITLE], row[_ABSTRACT_TEXT])
+            old = cached.get(pmid)
             if old is None:
-                conn.execute(
-                    f"INSERT INTO articles ({', '.join(ARTICLE_COLUMNS)}, first_seen, updated_at) "
-                    f"VALUES ({', '.join('?' * len(ARTICLE_COLUMNS))}, ?, ?)",
-                    (*row, stamp, stamp),
-                )
+                inserts.append((*_ready(row), stamp, stamp))
                 added += 1
                 change = "added"
-            elif (old[0], old[1], old[2], old[3]) != (row[1], row[17], row[2], row[4]) or (
-                old[4] is None and row[-1] is not None
-            ):
-                assignments = ", ".join(f"{c} = ?" for c in ARTICLE_COLUMNS[1:])
-                conn.execute(
-                    f"UPDATE articles SET {assignments}, updated_at = ? WHERE pmid = ?",
-                    (*row[1:], stamp, article.pmid),
-                )
+            elif old[:4] != state or (not old[4] and row[-1] is not None):
+                updates.append((*_ready(row)[1:], stamp, pmid))
                 updated += 1
                 change = "updated"
             else:
                 unchanged += 1
                 change = None
-            if topic is not None:
-                conn.execute(
-                    "INSERT OR IGNORE INTO topic_articles (topic, pmid, added_at) VALUES (?, ?, ?)",
-                    (topic, article.pmid, stamp),
-                )
-                if tagging is not None:
-                    write_tags(conn, topic, article.pmid, tagging, tagger_version)
-            if run_id is not None and change is not None:
-                conn.execute(
-                    "INSERT OR REPLACE INTO run_changes (run_id, pmid, change) VALUES (?, ?, ?)",
-                    (run_id, article.pmid, change),
-                )
-            if fetched_day is not None:
-                conn.execute("UPDATE articles SET fetched_day = ? WHERE pmid = ?", (fetched_day, article.pmid))
+            if change is not None:  # a PMID twice in one batch meets its first copy as cached
+                cached[pmid] = (*state, row[-1] is not None)
+                if run_id is not None:
+                    changes.append((run_id, pmid, change))
+            if tagging is not None:
+                taggings[pmid] = tagging
+        # Inserts before updates: a PMID twice in the batch is inserted, then updated, as in file order.
+        conn.executemany(_INSERT_ARTICLE, inserts)
+        conn.executemany(_UPDATE_ARTICLE, updates)
+        if topic is not None:
+            conn.executemany(
+                "INSERT OR IGNORE INTO topic_articles (topic, pmid, added_at) VALUES (?, ?, ?)",
+                [(topic, row[_PMID], stamp) for row, _ in items],
+            )
+            write_tags_many(conn, topic, taggings.items(), tagger_version, untagged=new_to_cache)
+        conn.executemany("INSERT OR REPLACE INTO run_changes (run_id, pmid, change) VALUES (?, ?, ?)", changes)
+        if fetched_day is not None:
+            conn.executemany("UPDATE articles SET fetched_day = ? WHERE pmid = ?",
+                             [(fetched_day, row[_PMID]) for row, _ in items])
     return BatchResult(added, updated, unchanged)
+
+
+def _cached_state(conn, pmids: list[str]) -> dict[str, tuple]:
+    """pmid -> (version, date_revised, title, abstract_text, has raw XML) of the cached ones."""
+    found: dict[str, tuple] = {}
+    unique = list(dict.fromkeys(pmids))
+    for start in range(0, len(unique), 900):  # stay under SQLite's bound-parameter limit
+        part = unique[start:start + 900]
+        for pmid, *state in conn.execute(
+            "SELECT pmid, version, date_revised, title, abstract_text, raw IS NOT NULL FROM articles "
+            f"WHERE pmid IN ({', '.join('?' * len(part))})",
+            part,
+        ):
+            found[pmid] = (*state[:4], bool(state[4]))
+    return found
 
 
 def delete_articles(store: Store, pmids: Iterable[str], *, run_id: int | None = None) -> int:
