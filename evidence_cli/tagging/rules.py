@@ -79,7 +79,7 @@ PLACEHOLDERS = {
     # Within about a week: minutes and hours, days 1-7, the first week.
     "early": (
         rf"(?:{_B}{_NUM}{_RANGE}[- ]?(?:min(?:ute)?s?|h|hrs?|hours?)\b|\bday[- ]?[0-7]\b"
-        rf"|{_B}{_LOW_DAY}{_RANGE}[- ]?(?:days?|d)\b|\b(?:first|1st|same|next|following) (?:day|week|hours?)\b"
+        rf"|{_B}{_LOW_DAY}{_RANGE}[- ]?(?:days?|d)\b|\b(?:first|1st|same|next|following) (?:post-?\w+ )?(?:day|week|hours?)\b"
         rf"|\b(?:one|a|single)[- ]week\b|{_B}1[- ]week\b|\bweek[- ]?(?:1|one)\b|\bovernight\b)"
     ),
     # Beyond about a week: day 10 and later, two weeks and more, months, years of follow-up.

@@ -48,7 +48,7 @@ POOLED = re.compile(
     rf"\b({NUMBER})\s+(?:[\w-]+ ){{0,3}}?[\w-]*?(?:studies|trials|RCTs|articles|reports|cohorts|datasets)\b"
     rf"[^.;]{{0,90}}?(?:\b(?:including|included|involving|with|covering|comprising|of|totall?ing|enrolling|"
     rf"encompassing|representing)\s+(?:a total of\s+)?({NUMBER})\s+(?:[\w-]+ ){{0,3}}?{PEOPLE}\b"
-    rf"|\(?\s*\b[Nn]\s*=\s*({NUMBER}))", re.IGNORECASE)
+    rf"|\(?\s*\b[Nn]\s*=\s*({NUMBER})|\(\s*({NUMBER})\s+(?:[\w-]+ ){{0,2}}?{PEOPLE}\b)", re.IGNORECASE)
 POOLED_TOTAL = re.compile(rf"\b(?:a total of|in total,?|total of|overall)\s+({NUMBER})\s+(?:[\w-]+ ){{0,3}}?{PEOPLE}\b",
                           re.IGNORECASE)
 
