@@ -6,7 +6,9 @@
    holding the shipped topic, timed as a child process: records/s and peak memory.
 2. The cache is filled up to --records with clones of the baseline's records under new PMIDs
    (90,000,000 and up: no real PMID is that high yet), stored untagged. Not timed.
-3. retag: `evidence retag`, timed as a child process: records/s and peak memory.
+3. retag: `evidence retag`, timed as a child process: records/s and peak memory. Its tagging
+   worker processes (one per CPU, as `evidence import`) are measured apart ("worker MB").
+4. The same retag in one process (`tag_service.retag(workers=0)`), for comparison.
 
 The file defaults to ../shared/ncbi-samples/large/pubmed20n0014.xml.gz (the 2020 baseline
 file 0014, 30,000 records). Peak memory is the child's VmHWM, read from /proc while it runs.
@@ -31,18 +33,27 @@ TOPIC = "ketamine-depression"
 CLONE_BASE = 90_000_000
 
 
-def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """(seconds, peak RSS in MB) of a child process; a failing command stops the bench."""
+def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float, float]:
+    """(seconds, peak RSS in MB, largest worker's peak RSS in MB) of a child process and its own
+    children (tagging workers); a failing command stops the bench."""
     start = time.perf_counter()
     child = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak_kb = 0
+    peak_kb = worker_kb = 0
     while child.poll() is None:
         peak_kb = max(peak_kb, vm_hwm_kb(child.pid))
+        worker_kb = max([worker_kb, *(vm_hwm_kb(pid) for pid in children(child.pid))])
         time.sleep(0.05)
     seconds = time.perf_counter() - start
     if child.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed (exit {child.returncode}): {child.stderr.read().decode()[-400:]}")
-    return seconds, peak_kb / 1024
+    return seconds, peak_kb / 1024, worker_kb / 1024
+
+
+def children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except (OSError, ValueError):
+        return []
 
 
 def vm_hwm_kb(pid: int) -> int:
@@ -83,6 +94,15 @@ def add_clones(workspace: Path, source: Path, wanted: int) -> int:
         store.close()
 
 
+ONE_PROCESS_RETAG = f"""
+import sys
+sys.path.insert(0, {str(REPO)!r})
+from evidence_cli.tag_service import retag
+from evidence_cli.workspace import find_workspace
+retag(find_workspace(sys.argv[1]), [{TOPIC!r}], workers=0)
+"""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=50_000, help="records in the cache to retag")
@@ -101,7 +121,7 @@ def main() -> None:
         shutil.copy(REPO / "queries" / f"{TOPIC}.toml", root / "queries")
         env = {**os.environ, "EVIDENCE_WORKSPACE": str(root), "NO_COLOR": "1"}
 
-        ingest_s, ingest_mb = timed([*base, "import", "--topic", TOPIC, str(args.file)], env)
+        ingest_s, ingest_mb, ingest_workers_mb = timed([*base, "import", "--topic", TOPIC, str(args.file)], env)
         from evidence_cli.store.articles import topic_record_count
         from evidence_cli.store.db import open_store
 
@@ -109,18 +129,22 @@ def main() -> None:
         imported = topic_record_count(store, TOPIC)
         store.close()
         total = add_clones(root, args.file, args.records)
-        retag_s, retag_mb = timed([*base, "retag", TOPIC], env)
+        retag_s, retag_mb, retag_workers_mb = timed([*base, "retag", TOPIC], env)
+        # The same retag in one process (workers=0), for comparison with the worker pool.
+        alone_s, alone_mb, _ = timed([sys.executable, "-c", ONE_PROCESS_RETAG, str(root)], env)
     finally:
         if args.keep is None:
             shutil.rmtree(root, ignore_errors=True)
 
     print(f"input: {args.file.name}; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
           f"nproc {os.cpu_count()}")
-    print(f"{'step':<52} {'records':>8} {'seconds':>8} {'records/s':>10} {'peak MB':>8}")
+    print(f"{'step':<52} {'records':>8} {'seconds':>8} {'records/s':>10} {'peak MB':>8} {'worker MB':>9}")
     print(f"{'ingest: evidence import (parse + tag + store)':<52} {imported:>8,} {ingest_s:>8.1f} "
-          f"{imported / ingest_s:>10,.0f} {ingest_mb:>8.0f}")
+          f"{imported / ingest_s:>10,.0f} {ingest_mb:>8.0f} {ingest_workers_mb:>9.0f}")
     print(f"{'retag: evidence retag (read + tag + store)':<52} {total:>8,} {retag_s:>8.1f} "
-          f"{total / retag_s:>10,.0f} {retag_mb:>8.0f}")
+          f"{total / retag_s:>10,.0f} {retag_mb:>8.0f} {retag_workers_mb:>9.0f}")
+    print(f"{'retag in one process (retag(workers=0))':<52} {total:>8,} {alone_s:>8.1f} "
+          f"{total / alone_s:>10,.0f} {alone_mb:>8.0f} {'':>9}")
     print(f"retag runs at {imported / ingest_s and (total / retag_s) / (imported / ingest_s):.2f}x the ingest rate "
           "(per record; times include each command's start-up)")
 
