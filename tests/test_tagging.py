@@ -390,3 +390,77 @@ def test_the_first_directional_clause_decides_a_mixed_sentence(rules):
               "RESULTS: Depression scores were lower with esketamine at 4 hours, but the groups did not differ at "
               "24 hours.")
     assert stance(out, "rapid_onset") == "supports"
+
+
+# --- generalisation: phenomena found with the invented challenge set -----------------------------------
+
+@pytest.mark.parametrize("abstract, expected", [
+    ("METHODS: Patients were randomized to ketamine or saline (n=31 per arm, total 62).", 62),
+    ("METHODS: Adults with depression were randomized to ketamine or placebo (148 randomized).", 148),
+    ("METHODS: In all, 95 stable responders were randomized to continue or stop ketamine.", 95),
+    ("METHODS: Adults who had failed at least two antidepressants were randomized to ketamine or placebo (N = 57).", 57),
+])
+def test_sample_size_phrasings(rules, abstract, expected):
+    assert tag(rules, "Invented trial of ketamine", abstract)["sample_size"] == expected
+
+
+def test_pooled_participants_in_brackets(rules):
+    out = tag(rules, "Ketamine for depression: a meta-analysis",
+              "We pooled seven randomized trials (318 participants). Ketamine reduced depression scores.")
+    assert out["sample_size"] == 318
+
+
+@pytest.mark.parametrize("title, abstract, expected", [
+    ("Ketamine-induced cystitis in a patient treated for depression",
+     "A man in his fifties taking oral ketamine for depression developed haematuria.", "case-report"),
+    ("Ketamine and neurite growth", "Human induced pluripotent stem cell-derived neurons were exposed to ketamine; "
+     "neurite length increased.", "preclinical"),
+    ("Esketamine in psychotic depression", "We describe four inpatients who received esketamine nasal spray. "
+     "Three improved by 50% on the MADRS.", "observational"),
+])
+def test_design_phrasings(rules, title, abstract, expected):
+    assert tag(rules, title, abstract)["design"] == expected
+
+
+@pytest.mark.parametrize("abstract", [
+    "RESULTS: Patients with recurrent major depression improved 24 hours after ketamine (p<0.01).",
+    "METHODS: Patients with depression maintained on lithium received ketamine and saline two weeks apart. "
+    "RESULTS: Depression scores improved at 24 h (p<0.01).",
+    "METHODS: Patients with depression received three ketamine infusions over one week. "
+    "RESULTS: Depression improved by day 7 (p<0.01).",
+])
+def test_diagnoses_drugs_short_courses_and_crossover_spacing_are_not_durability(rules, abstract):
+    assert stance(tag(rules, "Ketamine in depression", abstract), "durability") is None
+
+
+def test_cognitive_behavioural_therapy_is_not_cognition(rules):
+    out = tag(rules, "Cognitive behavioural therapy after ketamine for depression",
+              "RESULTS: Fewer patients relapsed with CBT after ketamine (p=0.02).")
+    assert "cognition" not in out["claims"]
+
+
+def test_a_finding_in_the_next_sentence_keeps_the_outcome_of_the_one_before(rules):
+    out = tag(rules, "Ketamine in depression",
+              "RESULTS: MADRS scores fell at 24 hours after ketamine (p<0.01). "
+              "By day 28 the difference was no longer significant.")
+    assert stance(out, "durability") == "contradicts"
+
+
+def test_the_claims_own_cue_outweighs_a_generic_reading(rules):
+    out = tag(rules, "Repeated ketamine in depression",
+              "METHODS: Forty adults with depression received six ketamine infusions over two weeks. "
+              "RESULTS: Response after the last infusion was 60% (p<0.01). "
+              "CONCLUSIONS: Repeated infusions were effective, but most responders relapsed within a month.")
+    assert stance(out, "durability") == "contradicts"
+
+
+def test_a_null_cognitive_comparison_is_neutral(rules):
+    out = tag(rules, "Ketamine anaesthesia for ECT in depression",
+              "RESULTS: Cognitive performance did not differ between ketamine and propofol groups.")
+    assert stance(out, "cognition") == "neutral"
+
+
+def test_effects_without_nmda_blockade_contradict_the_nmda_mechanism(rules):
+    out = tag(rules, "A ketamine metabolite in cultured neurons",
+              "RESULTS: The metabolite increased BDNF in cultured neurons without NMDA receptor blockade.")
+    assert stance(out, "nmda") == "contradicts"

@@ -76,13 +76,14 @@ def claim_spans(norm: str, rules: ClaimRules, present: Presence | None = None, *
     return sorted(s for s in spans if s[1] > s[0])
 
 
-def may_name(present: Presence | None, rules: ClaimRules) -> bool:
+def may_name(present: Presence | None, rules: ClaimRules, context_before: bool = False) -> bool:
     """False when the text whose literals `present` holds cannot name the claim (see `prefilter`):
-    most sentences of most records, spared the claim's regexes. None: cannot tell."""
+    most sentences of most records, spared the claim's regexes. None: cannot tell.
+    `context_before`: the sentence before supplied the claim's context (see `claim_spans`)."""
     if present is None:
         return True
     return present.may_match(rules.patterns) or (
-        present.may_match(rules.weak_patterns) and present.may_match(rules.context))
+        present.may_match(rules.weak_patterns) and (context_before or present.may_match(rules.context)))
 
 
 def claims_in_sentence(sentence: str, rules: TopicRules) -> list[str]:
@@ -194,10 +195,10 @@ def find_claims(
                 continue
             if sentence.role == BACKGROUND and background is None:
                 continue
-            if short_forms is None and not may_name(sentence.present, claim):
+            context_before = _context_before(sentences, order, claim)
+            if short_forms is None and not may_name(sentence.present, claim, context_before):
                 continue  # no spans
-            spans = claim_spans(sentence.norm, claim, sentence.present,
-                                context_before=_context_before(sentences, order, claim))
+            spans = claim_spans(sentence.norm, claim, sentence.present, context_before=context_before)
             if short_forms is not None:
                 spans += [m.span() for m in short_forms.finditer(sentence.norm)]
             spans = [span for span in spans if not _in_future_clause(sentence.norm, span, sentence.present)]
@@ -220,9 +221,11 @@ def find_claims(
 
 
 def _context_before(sentences: Sequence[Sentence], order: int, claim: ClaimRules) -> bool:
-    """The sentence before, in the same part of the abstract, is about the claim's outcome: a
-    finding that follows often refers back to it ("The improvement persisted for 5 weeks")."""
-    if claim.context is None or order < 2 or sentences[order].role in (TITLE, BACKGROUND):
+    """The sentence refers back (`cues.ANAPHORA`) to the one before, which is about the claim's
+    outcome: "MADRS fell by 24 h. The improvement persisted for 5 weeks." """
+    current = sentences[order]
+    if (claim.context is None or order < 2 or current.role in (TITLE, BACKGROUND)
+            or not search(cues.ANAPHORA, current.norm, current.present)):
         return False
     before = sentences[order - 1]
     if before.role in (TITLE, BACKGROUND) or (before.present is not None and not before.present.may_match(claim.context)):

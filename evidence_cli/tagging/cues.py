@@ -81,6 +81,14 @@ FUTURE = _rx(
     r"\bthe need (?:for|to)\b", r"\bremains? to be (?:determined|established|elucidated|seen)\b",
 )
 
+# A sentence that refers back to the finding before it ("The improvement persisted ...",
+# "By day 14 the difference was no longer significant"): it inherits that sentence's outcome.
+ANAPHORA = _rx(
+    r"\b(?:the|this|these|that|such|its|their) (?:\w+ )?(?:improvements?|effects?|differences?|response|benefits?|"
+    r"reductions?|changes?|remission|gains?)\b",
+    r"\b(?:it|they|this|these)\b (?:\w+ )?(?:was|were|is|are|persisted|remained|lasted|waned|faded)\b",
+)
+
 # --- what a finding says --------------------------------------------------------------------------
 
 # A null or negative result ("no significant difference", "did not differ", "failed to").

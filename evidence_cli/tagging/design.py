@@ -83,20 +83,29 @@ ANIMAL = _rx(
     r"\bintraperitoneal\w*", r"\boptogenetic\w*", r"\bphotostimulation\b",
     r"\bin vivo\b", r"\b(?:burst|neuronal|spontaneous) firing\b", r"\bpatch[- ]clamp\w*", r"\belectrophysiolog\w*",
     r"\bsingle (?:systemic |i\.p\. )?injection\b",
+    r"\b(?:iPSCs?|induced pluripotent|stem[- ]cell[- ]derived|organoids?|neurite outgrowth|primary (?:\w+ )?(?:neurons|cultures?))\b",
     r"\banimals?\b",
 )
 HUMAN = _rx(
     r"\b(?:patients?|participants?|volunteers?|out-?patients?|in-?patients?|adults|adolescents|children|"
-    r"women|men|individuals|people|persons|humans?|veterans|parturients|respondents|clinicians|users)\b",
+    r"women|men|individuals|people|persons|humans?|veterans|parturients|respondents|clinicians|users)\b"
+    # "human iPSC-derived neurons" are cells, not people
+    r"(?<!human)(?<!humans)|\bhumans?\b(?! (?:induced|iPSCs?|cells?|neurons?|stem|embryonic|cortical|brain tissue|post-?mortem|organoids?))",
     r"\bsubjects (?:with|who)\b", r"\bclinical (?:trials?|studies|sample)\b", r"\bcase (?:reports?|series)\b",
 )
-CASE_SERIES = _rx(r"\bcase series\b", r"\bseries of (?:\w+ )?(?:cases|patients)\b")
+CASE_SERIES = _rx(r"\bcase series\b", r"\bseries of (?:\w+ )?(?:cases|patients)\b",
+                  r"\bwe (?:\w+ )?(?:describe|report|present) (?:\d+|two|three|four|five|six|seven|eight|nine|ten|eleven|"
+                  r"twelve) (?:[\w-]+ )?(?:patients|cases|inpatients|outpatients|adults|women|men|children|adolescents)\b")
 CASE_REPORT = _rx(
     r"\b(?:a|an|the) case of\b", r"\bcase report\b", r"\bcase presentation\b",
     r"\bwe (?:report|present|describe) (?:a|an|the|one) (?:[\w-]+ ){0,4}?(?:case|patient|man|woman|girl|boy|"
     r"female|male)\b",
     r"\b(?:a|an) \d+[- ]year[- ]old\b", r"\bthe (?:presented|present|reported|current|index) case\b",
     r"\bthis case\b",
+    # "A woman in her forties ..."; titles such as "... in a patient treated for depression"
+    r"\b(?:a|an) (?:[\w-]+ )?(?:man|woman|girl|boy|patient) in (?:his|her|their) (?:late |early |mid-?)?"
+    r"(?:teens|twenties|thirties|forties|fifties|sixties|seventies|eighties|nineties|\d0s)\b",
+    r"^[^\n]*\b(?:in|of) an? (?:\d+[- ]year[- ]old )?(?:[\w-]+ )?(?:patient|man|woman|girl|boy|child|adolescent)\b(?![^\n]*\b(?:trial|study|cohort|series|patients)\b)",
 )
 RCT = _rx(
     r"\brandomi[sz](?:ed|ation|ing)\b", r"\brandomly (?:assigned|allocated|divided|distributed)\b",
@@ -187,7 +196,7 @@ def classify_design(
         return "observational"
     if own_has(NON_RANDOMIZED):
         return "non-randomized-trial"
-    if own_has(OTHER) or types & _OTHER_TYPES:
+    if every_has(OTHER) or types & _OTHER_TYPES:  # "in this commentary we argue ... are needed": a future-work sentence
         return "other"
     if own_has(HUMAN) and own_has(INTERVENTION):
         return "non-randomized-trial"
