@@ -2,7 +2,8 @@
 
     python bench/tagging_accuracy.py [CORPUS.jsonl] [--half all|a|b] [--errors]
 
-CORPUS defaults to <repo>/../shared/corpus/ketamine-dev.jsonl. `--half a` / `--half b` score
+CORPUS defaults to <repo>/../shared/corpus/ketamine-dev.jsonl; tests/data/tagging_challenge.jsonl
+is the invented challenge set (wording unlike the dev corpus, to check that rules generalise). `--half a` / `--half b` score
 the even / odd lines only (one half to tune on, the other to check that tuning generalises).
 Prints per-claim precision, recall and F1, macro-F1, stance accuracy on correctly found
 claims, design accuracy, sample-size exact-match rate, and how many tags carry a sentence.

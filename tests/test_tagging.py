@@ -433,34 +433,23 @@ def test_diagnoses_drugs_short_courses_and_crossover_spacing_are_not_durability(
     assert stance(tag(rules, "Ketamine in depression", abstract), "durability") is None
 
 
-def test_cognitive_behavioural_therapy_is_not_cognition(rules):
-    out = tag(rules, "Cognitive behavioural therapy after ketamine for depression",
-              "RESULTS: Fewer patients relapsed with CBT after ketamine (p=0.02).")
-    assert "cognition" not in out["claims"]
-
-
-def test_a_finding_in_the_next_sentence_keeps_the_outcome_of_the_one_before(rules):
-    out = tag(rules, "Ketamine in depression",
-              "RESULTS: MADRS scores fell at 24 hours after ketamine (p<0.01). "
-              "By day 28 the difference was no longer significant.")
-    assert stance(out, "durability") == "contradicts"
-
-
-def test_the_claims_own_cue_outweighs_a_generic_reading(rules):
-    out = tag(rules, "Repeated ketamine in depression",
-              "METHODS: Forty adults with depression received six ketamine infusions over two weeks. "
-              "RESULTS: Response after the last infusion was 60% (p<0.01). "
-              "CONCLUSIONS: Repeated infusions were effective, but most responders relapsed within a month.")
-    assert stance(out, "durability") == "contradicts"
-
-
-def test_a_null_cognitive_comparison_is_neutral(rules):
-    out = tag(rules, "Ketamine anaesthesia for ECT in depression",
-              "RESULTS: Cognitive performance did not differ between ketamine and propofol groups.")
-    assert stance(out, "cognition") == "neutral"
-
-
-def test_effects_without_nmda_blockade_contradict_the_nmda_mechanism(rules):
-    out = tag(rules, "A ketamine metabolite in cultured neurons",
-              "RESULTS: The metabolite increased BDNF in cultured neurons without NMDA receptor blockade.")
-    assert stance(out, "nmda") == "contradicts"
+@pytest.mark.parametrize("title, abstract, claim, expected", [
+    # cognitive-behavioural therapy is a treatment, not a cognitive outcome
+    ("Cognitive behavioural therapy after ketamine for depression",
+     "RESULTS: Fewer patients relapsed with CBT after ketamine (p=0.02).", "cognition", None),
+    # a sentence that refers back keeps the outcome of the one before
+    ("Ketamine in depression", "RESULTS: MADRS scores fell at 24 hours after ketamine (p<0.01). "
+     "By day 28 the difference was no longer significant.", "durability", "contradicts"),
+    # the claim's own cue ("most relapsed") outweighs a generic reading ("were effective")
+    ("Repeated ketamine in depression", "METHODS: Forty adults with depression received six ketamine infusions "
+     "over two weeks. RESULTS: Response after the last infusion was 60% (p<0.01). CONCLUSIONS: Repeated infusions "
+     "were effective, but most responders relapsed within a month.", "durability", "contradicts"),
+    # no difference in cognition is no direction (labelling convention)
+    ("Ketamine anaesthesia for ECT in depression",
+     "RESULTS: Cognitive performance did not differ between ketamine and propofol groups.", "cognition", "neutral"),
+    # an effect shown without NMDA receptor blockade
+    ("A ketamine metabolite in cultured neurons",
+     "RESULTS: The metabolite increased BDNF in cultured neurons without NMDA receptor blockade.", "nmda", "contradicts"),
+])
+def test_generalised_stance_rules(rules, title, abstract, claim, expected):
+    assert stance(tag(rules, title, abstract), claim) == expected
