@@ -123,6 +123,8 @@ def _clause_reading(clause: str, role: str, rules: ClaimRules | None = None,
             return cue, True
     if role == TITLE:
         return None, False
+    if role in (BODY, BACKGROUND) and not any(search(cue, clause, present) for cue in (cues.EFFECT, cues.RESULT, cues.FINDING)):
+        return "neutral", False  # a review's statement about the field, not a finding
     if search(cues.ASSOCIATION, clause, present):
         return "neutral", False
     if search(cues.UNCERTAIN, clause, present):

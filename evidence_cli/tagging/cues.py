@@ -116,6 +116,7 @@ NULL = _rx(
     r"\bineffective\b", r"\bwithout (?:any )?(?:significant )?(?:benefit|effect|improvement)\b",
     r"\b(?:waned|wanes|waning|faded|dissipated|diminished over time|wore off)\b",
     r"\b(?:do|does|did) not support\b", r"\bno longer differ\w*",
+    r"\b(?:was|were|is|are) not (?:\w+ )?associated with (?:a |an |any )?(?:\w+ )?(?:change|difference|reduction|improvement|increase|decrease|benefit)",
     r"\b(?:comparable|similar) (?:\w+ )?(?:between|to|in both|across)\b(?! baseline)",
     r"\bno better than\b", r"\bnegative (?:studies|trials|results|findings)\b",
 )
@@ -154,6 +155,14 @@ UNCERTAIN = _rx(
     r"\b(?:lack|paucity|scarcity) of (?:\w+ )?(?:evidence|data|studies)\b", r"\binsufficient (?:evidence|data)\b",
     r"\binconclusive\b", r"\bevidence (?:is|was|remains) (?:\w+ )?(?:weak|limited|sparse|lacking)\b",
     r"\btoo (?:sparse|few|limited|scarce|heterogeneous|small) (?:for|to)\b",
+)
+# Words of an effect or an outcome: a statement outside the results without any of them
+# ("suicidal ideation is common in adolescents") describes the field, it finds nothing.
+EFFECT = _rx(
+    r"\b(?:effect\w*|efficac\w*|improv\w*|reduc\w*|reliev\w*|allevia\w*|benefi\w*|respon\w*|remission|remit\w*|"
+    r"produc\w*|induc\w*|act(?:s|ed|ing|ion|ions)?|work\w*|promis\w*|superior|outperform\w*|decreas\w*|increas\w*|"
+    r"lower\w*|enhanc\w*|restor\w*|revers\w*|rescu\w*|prevent\w*|protect\w*|relapse\w*|sustain\w*|last\w*|"
+    r"persist\w*|mediat\w*|requir\w*|depend\w*|block\w*|antagon\w*|rapid\w*|fast|quick\w*|durable|maintain\w*)\b",
 )
 # An association or prediction, not an effect of the treatment.
 ASSOCIATION = _rx(r"\bcorrelat\w*", r"\bassociation (?:between|of|with)\b",

@@ -31,7 +31,7 @@ TOTAL = re.compile(rf"\b(?:a total of|in total,?|in all,?|total(?:ing|ling)?|ove
                    rf"(?:\s+(?:[\w'-]+ ){{0,3}}?[\w-]+|\s*[),;])", re.IGNORECASE)
 # The verb says people were counted, whatever the noun ("179 stable remitters were randomized",
 # "(226 randomized)").
-ENROLLED = re.compile(rf"(?<![\w.,])({NUMBER})\s+(?:(?:{_FILLER}{PEOPLE}\b[^.;,\d]{{0,80}}?|{_FILLER}[A-Za-z][\w-]*)\s)?"
+ENROLLED = re.compile(rf"(?<![\w.,-])({NUMBER})\s+(?:(?:{_FILLER}{PEOPLE}\b(?:[^.;,\d]|aged? \d+\s*(?:-|to)\s*\d+){{0,80}}?|{_FILLER}[A-Za-z][\w-]*)\s)?"
                       rf"(?:(?:were|was|had been) (?:\w+ )?(?:randomi[sz]ed|enrolled|included|recruited|allocated|"
                       rf"assigned|studied|analy[sz]ed)|(?:randomi[sz]ed|enrolled)\b(?! (?:to|in|into|from)\b))",
                       re.IGNORECASE)
