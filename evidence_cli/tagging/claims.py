@@ -185,6 +185,9 @@ def find_claims(
     narrative = design == "narrative-review"
     mesh_lower = {m.lower() for m in mesh}
     whole = _whole_record(sentences)
+    # Which sentences refer back to the one before (see `_context_before`), found once per record.
+    refers_back = [s.role not in (TITLE, BACKGROUND) and bool(search(cues.ANAPHORA, s.norm, s.present))
+                   for s in sentences]
     tags = []
     for claim in rules.claims:
         if not may_name(whole, claim):
@@ -197,7 +200,7 @@ def find_claims(
                 continue
             if sentence.role == BACKGROUND and background is None:
                 continue
-            context_before = _context_before(sentences, order, claim)
+            context_before = refers_back[order] and _context_before(sentences, order, claim)
             if short_forms is None and not may_name(sentence.present, claim, context_before):
                 continue  # no spans
             spans = claim_spans(sentence.norm, claim, sentence.present, context_before=context_before)
@@ -223,11 +226,9 @@ def find_claims(
 
 
 def _context_before(sentences: Sequence[Sentence], order: int, claim: ClaimRules) -> bool:
-    """The sentence refers back (`cues.ANAPHORA`) to the one before, which is about the claim's
-    outcome: "MADRS fell by 24 h. The improvement persisted for 5 weeks." """
-    current = sentences[order]
-    if (claim.context is None or order < 2 or current.role in (TITLE, BACKGROUND)
-            or not search(cues.ANAPHORA, current.norm, current.present)):
+    """The sentence before is about the claim's outcome; asked only of a sentence that refers back
+    to it (`cues.ANAPHORA`): "MADRS fell by 24 h. The improvement persisted for 5 weeks." """
+    if claim.context is None or order < 2 or sentences[order].role in (TITLE, BACKGROUND):
         return False
     before = sentences[order - 1]
     if before.role in (TITLE, BACKGROUND) or (before.present is not None and not before.present.may_match(claim.context)):
