@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -31,7 +31,7 @@ app = typer.Typer(
 
 @dataclass
 class AppState:
-    workspace_arg: Optional[str]
+    workspace_arg: str | None
     output: Output
 
     def workspace(self):  # -> Workspace (imported lazily)
@@ -55,13 +55,13 @@ def _version(value: bool) -> None:
 def main(
     ctx: typer.Context,
     workspace: Annotated[
-        Optional[str],
+        str | None,
         typer.Option("--workspace", "-w", envvar="EVIDENCE_WORKSPACE", help="Workspace folder (queries/ and cache/). Default: current directory."),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stderr; no progress.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
     version: Annotated[
-        Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+        bool | None, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
     ] = None,
 ) -> None:
     """Saved PubMed queries -> a local cache -> claim-by-claim evidence tables."""
@@ -91,7 +91,7 @@ def command_edge(ctx: typer.Context) -> Iterator[AppState]:
         raise typer.Exit(int(ExitCode.OK)) from None
     except (typer.Exit, typer.Abort, SystemExit):
         raise
-    except Exception as exc:  # a bug: say so in one line; --debug shows where
+    except Exception as exc:  # noqa: BLE001 - a bug: say so in one line; --debug shows where
         if st.output.debug:
             traceback.print_exc()
         st.output.error(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
@@ -105,7 +105,7 @@ def command_edge(ctx: typer.Context) -> Iterator[AppState]:
 @app.command("refresh")
 def refresh(
     ctx: typer.Context,
-    topics: Annotated[Optional[list[str]], typer.Argument(help="Topics to refresh (default: every topic of the workspace).")] = None,
+    topics: Annotated[list[str] | None, typer.Argument(help="Topics to refresh (default: every topic of the workspace).")] = None,
     full: Annotated[bool, typer.Option("--full", help="Refetch every record, not only those new or changed since the last complete run.")] = False,
     wait: Annotated[bool, typer.Option("--wait", help="If another refresh of this workspace runs, wait for it instead of exiting 7.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stderr.")] = False,
@@ -126,7 +126,7 @@ def refresh(
 def import_(
     ctx: typer.Context,
     file: Annotated[str, typer.Argument(help="PubMed XML (efetch, site export, baseline/update file) or MEDLINE/.nbib text; gzip or plain; - for stdin.")],
-    topic: Annotated[Optional[str], typer.Option("--topic", "-t", help="Topic to link and tag the records with (default: the only topic).")] = None,
+    topic: Annotated[str | None, typer.Option("--topic", "-t", help="Topic to link and tag the records with (default: the only topic).")] = None,
 ) -> None:
     """Load a PubMed XML or MEDLINE file into the cache, tagged, as if fetched.
 
@@ -147,7 +147,7 @@ def import_(
 def tag(
     ctx: typer.Context,
     file: Annotated[str, typer.Argument(help="JSON Lines, one abstract a line (title, abstract; optional id, pmid, publication_types, mesh); - for stdin.")],
-    topic: Annotated[Optional[str], typer.Option("--topic", "-t", help="Topic whose claim rules to use (default: the only topic).")] = None,
+    topic: Annotated[str | None, typer.Option("--topic", "-t", help="Topic whose claim rules to use (default: the only topic).")] = None,
 ) -> None:
     """Tag abstracts from JSON Lines: design, sample size, claims with stance and sentence (no network, no cache).
 
@@ -162,7 +162,7 @@ def tag(
 @app.command("retag")
 def retag(
     ctx: typer.Context,
-    topics: Annotated[Optional[list[str]], typer.Argument(help="Topics to retag (default: every topic of the workspace).")] = None,
+    topics: Annotated[list[str] | None, typer.Argument(help="Topics to retag (default: every topic of the workspace).")] = None,
 ) -> None:
     """Recompute the tags of every cached record after the claim rules or the tagger changed."""
     with command_edge(ctx) as st:
@@ -201,7 +201,7 @@ def doctor(
 def check(
     ctx: typer.Context,
     file: Annotated[str, typer.Argument(help="The draft: plain text, Markdown, or a saved web page (text or HTML); - for stdin.")],
-    topic: Annotated[Optional[str], typer.Option("--topic", "-t", help="Topic whose claims to check (default: the only topic).")] = None,
+    topic: Annotated[str | None, typer.Option("--topic", "-t", help="Topic whose claims to check (default: the only topic).")] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="text (terminal), markdown or json.")] = "text",
     strict: Annotated[bool, typer.Option("--strict", help="Exit 9 when a claim made is unsupported, contested or without evidence.")] = False,
     max_age: Annotated[float, typer.Option("--max-age", metavar="DAYS", help="Warn when the last complete refresh is older than this.")] = 30,
@@ -236,21 +236,21 @@ def check(
 
 # ---- reports (issue 4) ----------------------------------------------------------------------
 
-TopicArg = Annotated[Optional[str], typer.Argument(help="Topic id (default: the workspace's only topic).")]
-OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to FILE (whole, atomically) instead of stdout.")]
+TopicArg = Annotated[str | None, typer.Argument(help="Topic id (default: the workspace's only topic).")]
+OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write to FILE (whole, atomically) instead of stdout.")]
 
 
 @app.command("report")
 def report(
     ctx: typer.Context,
     topic: TopicArg = None,
-    claim: Annotated[Optional[str], typer.Option("--claim", "-c", help="Only this claim id.")] = None,
+    claim: Annotated[str | None, typer.Option("--claim", "-c", help="Only this claim id.")] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table, json, csv, markdown or html.")] = "table",
-    since: Annotated[Optional[int], typer.Option("--since", metavar="YEAR", help="Count studies published in YEAR or later (undated ones drop out).")] = None,
-    design: Annotated[Optional[list[str]], typer.Option("--design", "-d", help="Count only this design (repeatable): meta-analysis, systematic-review, rct, non-randomized-trial, observational, case-report, narrative-review, preclinical, protocol, other.")] = None,
+    since: Annotated[int | None, typer.Option("--since", metavar="YEAR", help="Count studies published in YEAR or later (undated ones drop out).")] = None,
+    design: Annotated[list[str] | None, typer.Option("--design", "-d", help="Count only this design (repeatable): meta-analysis, systematic-review, rct, non-randomized-trial, observational, case-report, narrative-review, preclinical, protocol, other.")] = None,
     humans_only: Annotated[bool, typer.Option("--humans-only", help="Count human studies only (no preclinical or animal work).")] = False,
-    min_n: Annotated[Optional[int], typer.Option("--min-n", metavar="N", help="Count studies with at least N participants (those with no stated N drop out).")] = None,
-    limit: Annotated[Optional[int], typer.Option("--limit", "-n", help="Studies listed per claim (default 20); 0 lists all. JSON pmids are always complete.")] = None,
+    min_n: Annotated[int | None, typer.Option("--min-n", metavar="N", help="Count studies with at least N participants (those with no stated N drop out).")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", "-n", help="Studies listed per claim (default 20); 0 lists all. JSON pmids are always complete.")] = None,
     output: OutputOpt = None,
 ) -> None:
     """Claim-by-claim evidence: studies by stance and design, participants, verdicts, study lists."""
@@ -270,7 +270,7 @@ def report(
 def show(
     ctx: typer.Context,
     pmid: Annotated[str, typer.Argument(help="The PubMed id of a cached record.")],
-    topic: Annotated[Optional[str], typer.Option("--topic", "-t", help="Show the tags of this topic only (default: every topic holding the record).")] = None,
+    topic: Annotated[str | None, typer.Option("--topic", "-t", help="Show the tags of this topic only (default: every topic holding the record).")] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
 ) -> None:
     """One cached record: abstract with tagged sentences highlighted, tags, design, N, integrity flags, links."""
@@ -290,9 +290,9 @@ def show(
 def search(
     ctx: typer.Context,
     text: Annotated[list[str], typer.Argument(help="Words to find in titles and abstracts (all must occur; word* for a prefix).")],
-    topic: Annotated[Optional[str], typer.Option("--topic", "-t", help="Search this topic's records only.")] = None,
-    claim: Annotated[Optional[str], typer.Option("--claim", "-c", help="Only records tagged with this claim (of --topic, or the only topic).")] = None,
-    design: Annotated[Optional[str], typer.Option("--design", "-d", help="Only records of this design.")] = None,
+    topic: Annotated[str | None, typer.Option("--topic", "-t", help="Search this topic's records only.")] = None,
+    claim: Annotated[str | None, typer.Option("--claim", "-c", help="Only records tagged with this claim (of --topic, or the only topic).")] = None,
+    design: Annotated[str | None, typer.Option("--design", "-d", help="Only records of this design.")] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", help="How many hits.")] = 20,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
 ) -> None:
@@ -315,8 +315,8 @@ def export(
     ctx: typer.Context,
     topic: TopicArg = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="ris, bibtex, csl-json or nbib (MEDLINE).")] = "ris",
-    claim: Annotated[Optional[str], typer.Option("--claim", "-c", help="Only records tagged with this claim.")] = None,
-    stance: Annotated[Optional[str], typer.Option("--stance", "-s", help="Only records with this stance (supports, contradicts, neutral) on a claim.")] = None,
+    claim: Annotated[str | None, typer.Option("--claim", "-c", help="Only records tagged with this claim.")] = None,
+    stance: Annotated[str | None, typer.Option("--stance", "-s", help="Only records with this stance (supports, contradicts, neutral) on a claim.")] = None,
     output: OutputOpt = None,
 ) -> None:
     """Citations of a topic's records for a reference manager, with PMID and DOI; retractions noted."""
@@ -335,7 +335,7 @@ def new(
     ctx: typer.Context,
     topic: TopicArg = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table, json or markdown.")] = "table",
-    limit: Annotated[Optional[int], typer.Option("--limit", "-n", help="Records listed per claim in table and markdown (default 20); 0 lists all. JSON lists all.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", "-n", help="Records listed per claim in table and markdown (default 20); 0 lists all. JSON lists all.")] = None,
 ) -> None:
     """What the latest refresh added or changed, claim by claim (the digest to mail from cron)."""
     with command_edge(ctx) as st:
@@ -354,7 +354,7 @@ def new(
 @app.command("init")
 def init(
     ctx: typer.Context,
-    directory: Annotated[Optional[Path], typer.Argument(help="Folder to make a workspace (default: --workspace or the current folder).")] = None,
+    directory: Annotated[Path | None, typer.Argument(help="Folder to make a workspace (default: --workspace or the current folder).")] = None,
 ) -> None:
     """Make a new workspace: queries/ with an example topic, and cache/."""
     with command_edge(ctx) as st:
