@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import io
 import os
-import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -360,30 +360,14 @@ def _unpack(p: tuple) -> Article:
 # --- reading the file ---------------------------------------------------------------------------
 
 
-class _open_source:
+@contextmanager
+def _open_source(source: str | Path, label: str) -> Iterator[IO[bytes]]:
     """The file (or stdin) as a binary stream, gunzipped when it is gzip."""
+    from evidence_cli.inputs import open_input
+    from evidence_cli.pubmed.xml import gunzip_if_gzip
 
-    def __init__(self, source: str | Path, label: str) -> None:
-        self.source, self.label = source, label
-        self.fh: IO[bytes] | None = None
-
-    def __enter__(self) -> IO[bytes]:
-        from evidence_cli.pubmed.xml import gunzip_if_gzip
-
-        if str(self.source) == "-":
-            return gunzip_if_gzip(sys.stdin.buffer, self.label)
-        path = Path(self.source)
-        if path.is_dir():
-            raise InputError(f"{self.label}: is a folder, not a file")
-        try:
-            self.fh = open(path, "rb")
-        except OSError as exc:
-            raise InputError(f"{self.label}: cannot read: {exc.strerror or exc}") from None
-        return gunzip_if_gzip(self.fh, self.label)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.fh is not None:
-            self.fh.close()
+    with open_input(source) as raw:
+        yield gunzip_if_gzip(raw, label)
 
 
 def sniff_records(stream: IO[bytes], label: str) -> tuple[str, Iterator[Article | Deletion]]:

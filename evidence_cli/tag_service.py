@@ -6,15 +6,14 @@ The tagger itself is pure (`evidence_cli.tagging`); this module holds the I/O ar
 from __future__ import annotations
 
 import json
-import sys
 import time
-from functools import partial
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import IO
 
 from evidence_cli.errors import InputError
+from evidence_cli.inputs import open_input
 from evidence_cli.workspace import Workspace
 
 RETAG_BATCH = 1000  # records per transaction: one commit per batch keeps retag fast
@@ -32,7 +31,7 @@ def tag_jsonl(workspace: Workspace, topic_id: str | None, source: str, emit: Cal
     rules = compile_rules(tag_topic(workspace, topic_id))
     label = "stdin" if source == "-" else source
     count = 0
-    with _open_lines(source, label) as stream:
+    with open_input(source) as stream:
         for line in tag_lines(stream, rules, label):
             emit(line)
             count += 1
@@ -85,28 +84,6 @@ def _chunks(items: Iterable, size: int) -> Iterator[list]:
             batch = []
     if batch:
         yield batch
-
-
-class _open_lines:
-    def __init__(self, source: str, label: str) -> None:
-        self.source, self.label = source, label
-        self.fh: IO[bytes] | None = None
-
-    def __enter__(self) -> IO[bytes]:
-        if self.source == "-":
-            return sys.stdin.buffer
-        path = Path(self.source)
-        if path.is_dir():
-            raise InputError(f"{self.label}: is a folder, not a file")
-        try:
-            self.fh = open(path, "rb")
-        except OSError as exc:
-            raise InputError(f"{self.label}: cannot read: {exc.strerror or exc}") from None
-        return self.fh
-
-    def __exit__(self, *exc: object) -> None:
-        if self.fh is not None:
-            self.fh.close()
 
 
 @dataclass(frozen=True)

@@ -174,7 +174,7 @@ def test_bad_files_exit_input_with_one_line(ws: Path, tmp_path: Path, content: b
 
 def test_missing_file_and_unknown_topic(ws: Path, tmp_path: Path) -> None:
     missing = run(ws, str(tmp_path / "nope.xml"))
-    assert missing.exit_code == ExitCode.INPUT and "cannot read" in missing.stderr
+    assert missing.exit_code == ExitCode.INPUT and "nope.xml: no such file" in missing.stderr
     unknown = run(ws, "--topic", "nope", str(tmp_path / "nope.xml"))
     assert unknown.exit_code == ExitCode.USAGE and "unknown topic" in unknown.stderr
 

@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import math
 import re
-import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from evidence_cli.evidence.summary import is_unsupported_or_contested, verdict_keyword
@@ -444,19 +442,14 @@ def match_draft(text: str, topic: Topic, hooks: TaggerHooks) -> list[tuple[Draft
 def read_draft(source: str, stdin: IO[bytes] | None = None) -> str:
     """The draft's text from a file or (`-`) stdin; binary or non-UTF-8 input is an InputError."""
     from evidence_cli.errors import InputError
+    from evidence_cli.inputs import input_label, open_input
 
-    label = "stdin" if source == "-" else source
-    try:
-        if source == "-":
-            data = (stdin or sys.stdin.buffer).read()
-        else:
-            data = Path(source).read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{label}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{label}: is a folder, not a text file") from None
-    except OSError as exc:
-        raise InputError(f"{label}: cannot read: {exc.strerror or exc}") from None
+    label = input_label(source)
+    with open_input(source, stdin) as fh:
+        try:
+            data = fh.read()
+        except OSError as exc:
+            raise InputError(f"{label}: cannot read: {exc.strerror or exc}") from None
     if b"\x00" in data[:65536]:
         raise InputError(f"{label}: binary data, not text: give a plain-text, Markdown or HTML draft")
     try:
