@@ -525,14 +525,19 @@ def load_claim_evidence(store: Store, topic: Topic, claim_ids: Sequence[str]) ->
     summaries = claim_summaries(store, topic, list(claim_ids), with_pmids=False)
     support: dict[str, list[Citation]] = {}
     against: dict[str, Citation] = {}
-    # Strongest design first, then newest, then largest: the reports' own order.
-    for row in study_rows(store, topic.id, claim_ids=list(claim_ids), include_retracted=False):
-        citation = Citation(row.pmid, row.first_author, row.year, row.journal, row.design, row.sample_size,
-                            row.title, row.evidence)
-        if row.stance == "supports" and len(support.setdefault(row.claim_id, [])) < CITATIONS_PER_CLAIM:
-            support[row.claim_id].append(citation)
-        elif row.stance == "contradicts":
-            against.setdefault(row.claim_id, citation)
+
+    def cited(row) -> Citation:
+        return Citation(row.pmid, row.first_author, row.year, row.journal, row.design, row.sample_size,
+                        row.title, row.evidence)
+
+    # Strongest design first, then newest, then largest: the reports' own order, capped in SQL so a
+    # 50,000-study cache costs no more than a small one.
+    for row in study_rows(store, topic.id, claim_ids=list(claim_ids), include_retracted=False,
+                          stance="supports", per_claim=CITATIONS_PER_CLAIM):
+        support.setdefault(row.claim_id, []).append(cited(row))
+    for row in study_rows(store, topic.id, claim_ids=list(claim_ids), include_retracted=False,
+                          stance="contradicts", per_claim=1):
+        against.setdefault(row.claim_id, cited(row))
     return {
         claim_id: ClaimEvidence(
             claim_id, s.label, str(s.verdict), s.studies, s.supports, s.contradicts, s.neutral, s.participants,

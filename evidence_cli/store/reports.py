@@ -139,14 +139,19 @@ class StudyRow:
 
 def study_rows(store: Store, topic: str, filters: ReportFilters = NO_FILTERS,
                claim_ids: Sequence[str] | None = None, *, per_claim: int | None = None,
-               include_retracted: bool = True, only: Sequence[tuple[str, str]] | None = None) -> list[StudyRow]:
+               include_retracted: bool = True, only: Sequence[tuple[str, str]] | None = None,
+               stance: str | None = None) -> list[StudyRow]:
     """Tagged studies, per claim strongest design first, then newest, then largest; `per_claim` caps each list.
 
     `only`: just these (claim_id, pmid) pairs (a report's first studies, picked from its cells).
+    `stance`: just the studies with this stance (the article check's citations).
     """
     where, params = filters.where(claim_ids)
     if not include_retracted:
         where += " AND t.retracted = 0"
+    if stance is not None:
+        where += " AND c.stance = ?"
+        params = [*params, stance]
     select = (
         f"SELECT c.claim_id, c.pmid, a.year, t.design, t.sample_size, c.stance, c.evidence, "
         f"json_extract(a.authors_json, '$[0]'), a.journal, a.title, a.doi, {HUMAN_SQL}, t.retracted, "
