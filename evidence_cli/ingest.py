@@ -185,7 +185,7 @@ def _write(store, topic_id: str, version: str, work: Iterable[Work], totals: Tot
             totals.deleted += delete_articles(store, payload, run_id=run_id)
             continue
         save = save_rows if kind == "rows" else save_batch
-        result = save(store, payload, topic=topic_id, run_id=run_id, tagger_version=version)
+        result = save(store, payload, topic=topic_id, run_id=run_id, tagger_version=version, via="import")
         totals.added += result.added
         totals.updated += result.updated
         totals.unchanged += result.unchanged

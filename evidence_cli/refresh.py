@@ -60,12 +60,14 @@ class TopicRefresh:
     efetch: int
     seconds: float
     outcome: str = "complete"
+    removed: int = 0  # records refresh had linked that a whole search no longer returns
 
     def summary(self) -> str:
         """The one line `evidence refresh` prints per topic on stderr."""
         window = "" if self.kind == "full" else " (incremental)"
+        removed = f", {self.removed:,} no longer matched" if self.removed else ""
         return (
-            f"{self.topic}: {self.added:,} new, {self.updated:,} updated, {self.total:,} total{window}; "
+            f"{self.topic}: {self.added:,} new, {self.updated:,} updated{removed}, {self.total:,} total{window}; "
             f"PubMed count {self.count:,}; {self.requests} requests in {self.seconds:.1f} s"
         )
 
@@ -145,7 +147,7 @@ def refresh_topic(store: Any, client: Any, topic: Topic, *, full: bool = False,
                   progress: Progress | None = None, today: date | None = None) -> TopicRefresh:
     """One topic: search, fetch what is missing or changed, tag and store it batch by batch."""
     from evidence_cli.eutils.search import ncbi_today
-    from evidence_cli.store.articles import now_iso, topic_record_count
+    from evidence_cli.store.articles import now_iso, topic_record_count, unlink_unmatched
     from evidence_cli.store.runs import chain_start, finish_run, last_run, mark_abandoned_runs, start_run, update_run
 
     today = today or ncbi_today()  # NCBI's day as the run starts: what its fetches are dated
@@ -183,6 +185,9 @@ def refresh_topic(store: Any, client: Any, topic: Topic, *, full: bool = False,
                 f"efetch did not return {len(missing)} of the {len(plan.to_fetch)} records asked for "
                 f"(PMIDs {shown}); the others are stored: run refresh again"
             )
+        # A complete whole search is the topic's membership: what it no longer returns (the query
+        # changed, PubMed withdrew it) leaves the topic, so the counts stay true. Imports stay.
+        removed = unlink_unmatched(store, topic.id, plan.all_ids, run_id=run_id) if plan.all_ids is not None else 0
     except BaseException as exc:
         outcome = ("interrupted" if isinstance(exc, KeyboardInterrupt)
                    else "incomplete" if isinstance(exc, IncompleteError) else "failed")
@@ -195,13 +200,14 @@ def refresh_topic(store: Any, client: Any, topic: Topic, *, full: bool = False,
     seconds = time.monotonic() - started
     made = requests_so_far()
     total = topic_record_count(store, topic.id)
-    added = total - linked_before  # new to the topic (cached for another topic or not)
-    finish_run(store, run_id, "complete", added=added, updated=totals.updated,
+    added = total + removed - linked_before  # new to the topic (cached for another topic or not)
+    finish_run(store, run_id, "complete", added=added, updated=totals.updated, deleted=removed,
                requests=sum(made.values()), duration_s=round(seconds, 3), window_end=fresh_as_of)
     return TopicRefresh(
         topic=topic.id, kind=kind, count=plan.count, translation=plan.translation, matched=plan.matched,
         fetched=totals.fetched, added=added, updated=totals.updated, total=total,
         requests=sum(made.values()), esearch=made["esearch"], efetch=made["efetch"], seconds=seconds,
+        removed=removed,
     )
 
 
@@ -212,6 +218,7 @@ class _Plan:
     matched: int
     to_fetch: list[str]
     relink: list[str]  # PMIDs cached (for another topic) that only need linking and tagging
+    all_ids: frozenset[str] | None = None  # a whole search's complete result (None: incremental)
 
 
 # Which cached records an incremental run fetches again. PubMed dates a modification (mdat) by
@@ -287,7 +294,7 @@ def _plan(store: Any, client: Any, topic: Topic, *, since: date | None, full: bo
         elsewhere = cached_pmids(store, ids)  # cached for another topic: link, do not refetch
         relink = [i for i in ids if i in elsewhere]
         ids = [i for i in ids if i not in elsewhere]
-    return _Plan(found.count, found.translation, len(found.ids), ids, relink)
+    return _Plan(found.count, found.translation, len(found.ids), ids, relink, frozenset(found.ids))
 
 
 @dataclass

@@ -300,6 +300,32 @@ def test_full_refetches_everything(make_fake, use_fake, workspace):
     assert "0 new, 0 updated, 600 total" in result.stderr
 
 
+def test_full_refresh_drops_records_the_query_no_longer_matches_but_keeps_imports(make_fake, use_fake, workspace,
+                                                                                  tmp_path):
+    from tests.test_import import xml_file, xml_record
+
+    fake = make_fake(300)
+    use_fake(fake)
+    assert run(workspace).exit_code == 0
+    export = tmp_path / "mine.xml"
+    export.write_bytes(xml_file(xml_record("900001")))  # a user's own record, PubMed's search never returns it
+    imported = CliRunner().invoke(app, ["--workspace", str(workspace), "import", "--topic", "ketamine", str(export)])
+    assert imported.exit_code == 0, imported.output
+    gone = sorted(fake.records)[:7]
+    fake.remove(gone)
+    incremental = run(workspace)  # an incremental window cannot see removals: nothing changes
+    assert incremental.exit_code == 0 and len(stored(workspace)) == 301
+    result = run(workspace, "--full")
+    assert result.exit_code == 0, result.output
+    assert "0 new, 0 updated, 7 no longer matched, 294 total" in result.stderr
+    assert stored(workspace) == set(fake.records) | {"900001"}
+    marks = ",".join("?" * 7)
+    with cache(workspace) as conn:  # the topic's tags go with the link; the records stay cached
+        assert conn.execute(f"SELECT count(*) FROM tags WHERE pmid IN ({marks})", gone).fetchone()[0] == 0
+        assert conn.execute(f"SELECT count(*) FROM articles WHERE pmid IN ({marks})", gone).fetchone()[0] == 7
+    assert last_run(workspace)["deleted"] == 7
+
+
 @pytest.mark.parametrize("kind", ["429", "500", "502", "503", "reset", "truncate", "slow", "error200",
                                   "session_expired", "fewer"])
 def test_refresh_survives_each_fault(make_fake, use_fake, workspace, kind):

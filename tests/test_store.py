@@ -140,3 +140,21 @@ def test_save_rows_takes_rows_built_elsewhere(tmp_path):
         assert article == make_article(pmid) and article.raw == b"<PubmedArticle/>"
     assert load_tagging(store, "t", "1") == TAGGING and load_tagging(store, "t", "2") is None
     store.close()
+
+
+def test_link_source_migration_marks_links_that_imports_made(tmp_path):
+    """m004 on a cache made before it: links an import run added are 'import', the rest 'refresh'."""
+    path = tmp_path / "c.sqlite"
+    store = open_store(path)
+    imported = store_runs.start_run(store, "t", "import")
+    store_articles.save_batch(store, [(make_article("1"), None)], topic="t", run_id=imported)
+    fetched = store_runs.start_run(store, "t", "full")
+    store_articles.save_batch(store, [(make_article("2"), None)], topic="t", run_id=fetched)
+    with store.transaction() as conn:  # back to the schema before m004
+        conn.execute("ALTER TABLE topic_articles DROP COLUMN via")
+        conn.execute("DELETE FROM _migrations WHERE name = 'm004_link_source'")
+    store.close()
+    store = open_store(path)
+    assert dict(store.conn.execute("SELECT pmid, via FROM topic_articles ORDER BY pmid")) == {"1": "import", "2": "refresh"}
+    assert store_articles.unlink_unmatched(store, "t", frozenset()) == 1  # only the refresh link goes
+    assert store_articles.topic_pmids(store, "t") == {"1"}

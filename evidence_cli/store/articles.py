@@ -94,6 +94,7 @@ def save_batch(
     run_id: int | None = None,
     tagger_version: str = "",
     fetched_day: str | None = None,
+    via: str = "refresh",
 ) -> BatchResult:
     """Store one batch of records (with their tags for `topic`) in ONE transaction.
 
@@ -103,7 +104,7 @@ def save_batch(
     """
     return save_rows(
         store, [(article_row(a, compress_raw=False), t) for a, t in items],
-        topic=topic, run_id=run_id, tagger_version=tagger_version, fetched_day=fetched_day,
+        topic=topic, run_id=run_id, tagger_version=tagger_version, fetched_day=fetched_day, via=via,
     )
 
 
@@ -128,6 +129,7 @@ def save_rows(
     run_id: int | None = None,
     tagger_version: str = "",
     fetched_day: str | None = None,
+    via: str = "refresh",
 ) -> BatchResult:
     """`save_batch` for rows built beforehand by `article_row` (import builds them in its tagging
     workers). Same result, one transaction, and a few statements per batch, not per record."""
@@ -167,8 +169,8 @@ def save_rows(
         conn.executemany(_UPDATE_ARTICLE, updates)
         if topic is not None:
             conn.executemany(
-                "INSERT OR IGNORE INTO topic_articles (topic, pmid, added_at) VALUES (?, ?, ?)",
-                [(topic, row[_PMID], stamp) for row, _ in items],
+                "INSERT OR IGNORE INTO topic_articles (topic, pmid, added_at, via) VALUES (?, ?, ?, ?)",
+                [(topic, row[_PMID], stamp, via) for row, _ in items],
             )
             write_tags_many(conn, topic, taggings.items(), tagger_version, untagged=new_to_cache)
         conn.executemany("INSERT OR REPLACE INTO run_changes (run_id, pmid, change) VALUES (?, ?, ?)", changes)
@@ -305,3 +307,23 @@ def already_tagged(store: Store, topic: str, articles: Sequence[Article], tagger
             if (version, revised, title, abstract_text) == (a.version, a.date_revised, a.title, a.abstract_text):
                 found.add(pmid)
     return found
+
+
+def unlink_unmatched(store: Store, topic: str, matched: frozenset[str] | set[str], *,
+                     run_id: int | None = None) -> int:
+    """Take out of `topic` the records refresh linked that a complete whole search no longer
+    returns (`matched`), with the topic's tags, in one transaction. Records a user imported into
+    the topic stay; the records themselves stay cached (another topic may hold them)."""
+    linked = [r[0] for r in store.conn.execute(
+        "SELECT pmid FROM topic_articles WHERE topic = ? AND via = 'refresh'", (topic,))]
+    gone = [(topic, pmid) for pmid in linked if pmid not in matched]
+    if not gone:
+        return 0
+    with store.transaction() as conn:
+        conn.executemany("DELETE FROM claim_tags WHERE topic = ? AND pmid = ?", gone)
+        conn.executemany("DELETE FROM tags WHERE topic = ? AND pmid = ?", gone)
+        conn.executemany("DELETE FROM topic_articles WHERE topic = ? AND pmid = ?", gone)
+        if run_id is not None:
+            conn.executemany("INSERT OR REPLACE INTO run_changes (run_id, pmid, change) VALUES (?, ?, 'deleted')",
+                             [(run_id, pmid) for _, pmid in gone])
+    return len(gone)

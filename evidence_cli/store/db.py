@@ -260,4 +260,17 @@ def m003_fetched_day(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE articles ADD COLUMN fetched_day TEXT")
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [m001_initial, m002_report_index, m003_fetched_day]
+def m004_link_source(conn: sqlite3.Connection) -> None:
+    # How a record joined a topic: 'refresh' (the topic's query found it) or 'import' (a user put it
+    # there). A complete whole search drops the refresh links it no longer returns, never imports.
+    conn.execute("ALTER TABLE topic_articles ADD COLUMN via TEXT NOT NULL DEFAULT 'refresh'")
+    conn.execute(
+        "UPDATE topic_articles SET via = 'import' WHERE EXISTS (SELECT 1 FROM run_changes c "
+        "JOIN runs r ON r.id = c.run_id WHERE r.kind = 'import' AND r.topic = topic_articles.topic "
+        "AND c.pmid = topic_articles.pmid)"
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    m001_initial, m002_report_index, m003_fetched_day, m004_link_source,
+]
