@@ -43,7 +43,6 @@ contradicts = ['\\bworse sleep\\b']
 @pytest.mark.parametrize("claims, fragment", [
     ("[claims.broken]\nlabel = 'B'\npatterns = ['(unclosed']\n", "claims.broken.patterns[1]: bad regex"),
     ("[claims.broken]\nlabel = 'B'\npatterns = ['ok']\nsuport = ['x']\n", "unknown key 'suport'"),
-    ("[claims.broken]\nlabel = 'B'\n", "needs `patterns`"),
     ("[claims.broken]\nlabel = 'B'\npatterns = 'ok'\nweak_patterns = ['x']\n", "need `context`"),
     ("[claims.broken]\nlabel = 'B'\npatterns = ['at {someday}']\n", "unknown placeholder {someday}"),
     ("[claims.broken]\nlabel = 'B'\npatterns = [3]\n", "must be a list of regex strings"),
@@ -76,3 +75,13 @@ def test_fingerprint_follows_the_rules(tmp_path):
     same = compile_rules(topic_from(tmp_path, "[claims.a]\nlabel = 'Renamed'\npatterns = ['x']\n")).fingerprint
     edited = compile_rules(topic_from(tmp_path, "[claims.a]\nlabel = 'A'\npatterns = ['y']\n")).fingerprint
     assert first == same != edited
+    label_only = compile_rules(topic_from(tmp_path, "[claims.a]\nlabel = 'A'\n")).fingerprint
+    relabelled = compile_rules(topic_from(tmp_path, "[claims.a]\nlabel = 'B'\n")).fingerprint
+    assert label_only != relabelled  # without patterns the label is what the tagger looks for
+
+
+def test_a_claim_with_only_a_label_is_named_by_its_label(tmp_path):
+    topic = topic_from(tmp_path, "[claims.sleep]\nlabel = 'Sleep quality'\n")
+    rules = compile_rules(topic)
+    assert claims_in_sentence("Sleep-quality scores improved after ketamine.", rules) == ["sleep"]
+    assert claims_in_sentence("Ketamine improved mood.", rules) == []

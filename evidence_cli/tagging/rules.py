@@ -6,7 +6,8 @@ size) lives in code and is the same for every claim. Keys of a `[claims.<id>]` t
 
     label       (required) short name shown in reports
     statement   the claim as one sentence (the article checker compares sentences with it)
-    patterns    regexes: a sentence matching any of them names the claim
+    patterns    regexes: a sentence matching any of them names the claim (default, when neither
+                `patterns` nor `weak_patterns` is given: the label as a phrase)
     weak_patterns
                 regexes that name the claim only when the same sentence also matches `context`
                 ("within 24 hours" is rapid onset only next to a depression outcome)
@@ -136,7 +137,12 @@ def compile_rules(topic: Topic) -> TopicRules:
 def rules_fingerprint(topic: Topic) -> str:
     """A short hash of the topic's claim rules: with TAGGER_VERSION it says whether stored tags
     were made by the current tagger and rules (an edited topic file changes it)."""
-    raw = json.dumps([[c.id, dict(c.rules)] for c in topic.claims], sort_keys=True, default=str)
+    # A claim without patterns is found by its label: then (only then) the label is a rule too.
+    raw = json.dumps(
+        [[c.id, dict(c.rules), None if ("patterns" in c.rules or "weak_patterns" in c.rules) else c.label]
+         for c in topic.claims],
+        sort_keys=True, default=str,
+    )
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:12]
 
 
@@ -147,7 +153,8 @@ def compile_claim(claim_id: str, label: str, statement: str, rules: Mapping[str,
         raise TopicError(f"{where}: unknown key {unknown[0]!r} (known keys: {known})")
     compiled = {key: _compile_list(rules.get(key), f"{where}.{key}") for key in _REGEX_KEYS}
     if compiled["patterns"] is None and compiled["weak_patterns"] is None:
-        raise TopicError(f"{where}: needs `patterns` (a list of regexes that name the claim)")
+        # A claim with a label only (all INTERFACE.md requires) is named by its label as a phrase.
+        compiled["patterns"] = _compile_list([label_pattern(label)], f"{where}.label")
     if compiled["weak_patterns"] is not None and compiled["context"] is None:
         raise TopicError(f"{where}: `weak_patterns` need `context` patterns to go with them")
     mesh = rules.get("mesh", [])
@@ -163,6 +170,14 @@ def compile_claim(claim_id: str, label: str, statement: str, rules: Mapping[str,
         id=claim_id, label=label, statement=statement, mesh=frozenset(m.strip().lower() for m in mesh),
         inherit=inherit, background=background, **compiled,
     )
+
+
+def label_pattern(label: str) -> str:
+    """The label as a phrase: its words in order, any spacing or hyphens between them."""
+    words = re.findall(r"\w+", label)
+    if not words:
+        raise TopicError(f"label {label!r} has no words to look for: give the claim `patterns`")
+    return r"\b" + r"[\s-]+".join(re.escape(w) for w in words) + r"\b"
 
 
 def _compile_list(value: Any, where: str) -> re.Pattern[str] | None:
