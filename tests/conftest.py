@@ -55,6 +55,14 @@ def workspace(tmp_path: Path) -> Path:
     return root
 
 
+def shipped_topic_workspace(tmp_path: Path, topic: str = "ketamine-depression") -> Path:
+    """A workspace holding a copy of one of the repository's own topic files."""
+    root = tmp_path / "ws"
+    (root / "queries").mkdir(parents=True)
+    (root / "queries" / f"{topic}.toml").write_bytes((REPO / "queries" / f"{topic}.toml").read_bytes())
+    return root
+
+
 def eutils_env(fake: FakeEutils, *, rate: float | None = FAST_RATE, **extra: str) -> dict[str, str]:
     """Environment variables that point evidence at `fake` (None rate: NCBI's own 3/s)."""
     env = {

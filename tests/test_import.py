@@ -15,6 +15,7 @@ from evidence_cli.store.articles import get_article, topic_record_count
 from evidence_cli.store.db import open_store
 from evidence_cli.store.runs import last_run
 from evidence_cli.store.tags import load_tagging
+from tests.conftest import shipped_topic_workspace
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO.parent / "shared" / "ncbi-samples"
@@ -25,10 +26,7 @@ TOPIC = "ketamine-depression"
 @pytest.fixture
 def ws(tmp_path: Path) -> Path:
     """A workspace holding the shipped ketamine topic only."""
-    root = tmp_path / "ws"
-    (root / "queries").mkdir(parents=True)
-    shutil.copy(REPO / "queries" / f"{TOPIC}.toml", root / "queries")
-    return root
+    return shipped_topic_workspace(tmp_path, TOPIC)
 
 
 def run(ws: Path, *args: str):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from evidence_cli.errors import ExitCode
 from evidence_cli.store.db import open_store
 from evidence_cli.store.tags import load_tagging
 from evidence_cli.tagging import TAGGER_VERSION
+from tests.conftest import shipped_topic_workspace
 
 REPO = Path(__file__).resolve().parents[1]
 TOPIC = "ketamine-depression"
@@ -29,10 +29,8 @@ RECORDS = [
 
 @pytest.fixture
 def ws(tmp_path: Path) -> Path:
-    root = tmp_path / "ws"
-    (root / "queries").mkdir(parents=True)
-    shutil.copy(REPO / "queries" / f"{TOPIC}.toml", root / "queries")
-    return root
+    """A workspace holding the shipped ketamine topic only."""
+    return shipped_topic_workspace(tmp_path, TOPIC)
 
 
 def run(ws: Path, *args: str, stdin: str | bytes | None = None):
