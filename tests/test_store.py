@@ -158,3 +158,49 @@ def test_link_source_migration_marks_links_that_imports_made(tmp_path):
     assert dict(store.conn.execute("SELECT pmid, via FROM topic_articles ORDER BY pmid")) == {"1": "import", "2": "refresh"}
     assert store_articles.unlink_unmatched(store, "t", frozenset()) == 1  # only the refresh link goes
     assert store_articles.topic_pmids(store, "t") == {"1"}
+
+
+def _fts_matches(store, word: str) -> list[str]:
+    return [r[0] for r in store.conn.execute(
+        "SELECT a.pmid FROM article_fts f JOIN articles a ON a.rowid = f.rowid WHERE article_fts MATCH ? ORDER BY a.pmid",
+        (word,))]
+
+
+def _fts_consistent(store) -> None:
+    """FTS5's own check of the index against the articles table (raises when they disagree)."""
+    store.conn.execute("INSERT INTO article_fts(article_fts, rank) VALUES('integrity-check', 1)")
+
+
+def test_batch_inserts_enter_the_search_index_once(tmp_path):
+    """New records are indexed per batch, not per row: each exactly once, updates re-indexed, a PMID
+    twice in a batch (inserted, then updated) indexed as its last copy."""
+    store = open_store(tmp_path / "c.sqlite")
+    batch = [(make_article(str(n), title=f"ketamine trial {n}"), None) for n in range(1, 4)]
+    batch.append((make_article("3", title="esketamine trial 3", revised="2025-01-01"), None))
+    store_articles.save_batch(store, batch, topic="t")
+    _fts_consistent(store)
+    assert _fts_matches(store, "ketamine") == ["1", "2"]
+    assert _fts_matches(store, "esketamine") == ["3"]
+    store_articles.save_batch(store, [(make_article("2", title="arketamine", revised="2026-01-01"), None),
+                                      (make_article("4", title="ketamine again"), None)], topic="t")
+    _fts_consistent(store)
+    assert _fts_matches(store, "ketamine") == ["1", "4"]
+    assert _fts_matches(store, "arketamine") == ["2"]
+
+
+def test_bulk_fts_migration_drops_the_insert_trigger_without_reindexing(tmp_path):
+    """m005 on a cache made before it: the per-row insert trigger goes, what it indexed stays, once."""
+    path = tmp_path / "c.sqlite"
+    store = open_store(path)
+    store_articles.save_batch(store, [(make_article("1", title="ketamine infusion"), None)], topic="t")
+    with store.transaction() as conn:  # back to the schema before m005
+        conn.execute("CREATE TRIGGER articles_ai AFTER INSERT ON articles BEGIN INSERT INTO "
+                     "article_fts(rowid, title, abstract_text) VALUES (new.rowid, new.title, new.abstract_text); END")
+        conn.execute("DELETE FROM _migrations WHERE name = 'm005_bulk_fts_insert'")
+    store.close()
+    store = open_store(path)
+    triggers = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+    assert "articles_ai" not in triggers and {"articles_ad", "articles_au"} <= triggers
+    store_articles.save_batch(store, [(make_article("2", title="ketamine nasal spray"), None)], topic="t")
+    _fts_consistent(store)
+    assert _fts_matches(store, "ketamine") == ["1", "2"]

@@ -6,12 +6,15 @@ import json
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 from datetime import datetime, timezone
 
 from evidence_cli.pubmed.model import AbstractSection, Article, Correction, MeshHeading
 from evidence_cli.store.db import Store
 from evidence_cli.store.tags import write_tags_many
 from evidence_cli.tagging.model import Tagging
+
+T = TypeVar("T")
 
 ARTICLE_COLUMNS = (
     "pmid", "version", "title", "abstract_json", "abstract_text", "journal", "journal_title", "year",
@@ -166,6 +169,7 @@ def save_rows(
                 taggings[pmid] = tagging
         # Inserts before updates: a PMID twice in the batch is inserted, then updated, as in file order.
         conn.executemany(_INSERT_ARTICLE, inserts)
+        _index_new(conn, [row[0] for row in inserts])
         conn.executemany(_UPDATE_ARTICLE, updates)
         if topic is not None:
             conn.executemany(
@@ -180,12 +184,26 @@ def save_rows(
     return BatchResult(added, updated, unchanged)
 
 
+def _index_new(conn, pmids: list[str]) -> None:
+    """Full-text index the records just inserted (updates and deletions keep theirs by trigger)."""
+    for part in _chunks(list(dict.fromkeys(pmids))):
+        conn.execute(
+            "INSERT INTO article_fts(rowid, title, abstract_text) SELECT rowid, title, abstract_text "
+            f"FROM articles WHERE pmid IN ({', '.join('?' * len(part))})",
+            part,
+        )
+
+
+def _chunks(items: Sequence[T], size: int = 900) -> Iterator[Sequence[T]]:
+    """`items` in slices that stay under SQLite's bound-parameter limit."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
 def _cached_state(conn, pmids: list[str]) -> dict[str, tuple]:
     """pmid -> (version, date_revised, title, abstract_text, has raw XML) of the cached ones."""
     found: dict[str, tuple] = {}
-    unique = list(dict.fromkeys(pmids))
-    for start in range(0, len(unique), 900):  # stay under SQLite's bound-parameter limit
-        part = unique[start:start + 900]
+    for part in _chunks(list(dict.fromkeys(pmids))):
         for pmid, *state in conn.execute(
             "SELECT pmid, version, date_revised, title, abstract_text, raw IS NOT NULL FROM articles "
             f"WHERE pmid IN ({', '.join('?' * len(part))})",
@@ -242,9 +260,7 @@ def cached_pmids(store: Store, pmids: Iterable[str] | None = None) -> set[str]:
     if pmids is None:
         return {r[0] for r in store.conn.execute("SELECT pmid FROM articles")}
     found: set[str] = set()
-    wanted = list(pmids)
-    for start in range(0, len(wanted), 900):  # stay under SQLite's bound-parameter limit
-        part = wanted[start:start + 900]
+    for part in _chunks(list(pmids)):
         found.update(
             r[0] for r in store.conn.execute(
                 f"SELECT pmid FROM articles WHERE pmid IN ({', '.join('?' * len(part))})", part
@@ -258,9 +274,7 @@ def fetched_days(store: Store, pmids: Iterable[str]) -> dict[str, str | None]:
     in the cache. The day refresh fetched it; for an imported record its DateRevised (it was
     exported on that day or later); None when neither is known."""
     found: dict[str, str | None] = {}
-    wanted = list(pmids)
-    for start in range(0, len(wanted), 900):  # stay under SQLite's bound-parameter limit
-        part = wanted[start:start + 900]
+    for part in _chunks(list(pmids)):
         found.update(store.conn.execute(
             f"SELECT pmid, coalesce(fetched_day, date_revised) FROM articles WHERE pmid IN ({', '.join('?' * len(part))})",
             part,
@@ -294,8 +308,8 @@ def already_tagged(store: Store, topic: str, articles: Sequence[Article], tagger
     """PMIDs of `articles` cached unchanged and tagged for `topic` by this tagger version: an
     import can skip tagging them again (save_batch with no Tagging keeps their tags)."""
     found: set[str] = set()
-    for start in range(0, len(articles), 900):  # stay under SQLite's bound-parameter limit
-        part = {a.pmid: a for a in articles[start:start + 900]}
+    for chunk in _chunks(articles):
+        part = {a.pmid: a for a in chunk}
         rows = store.conn.execute(
             "SELECT a.pmid, a.version, a.date_revised, a.title, a.abstract_text FROM articles a "
             "JOIN tags t ON t.pmid = a.pmid AND t.topic = ? AND t.tagger_version = ? "
