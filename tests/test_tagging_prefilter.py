@@ -9,9 +9,9 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evidence_cli.tagging import compile_rules, cues, design, sample_size
+from evidence_cli.tagging import compile_rules, cues, design, prefilter, sample_size
 from evidence_cli.tagging.claims import claim_spans, may_name
-from evidence_cli.tagging.prefilter import LiteralScanner, _foldable, fold, required_literals, search
+from evidence_cli.tagging.prefilter import LiteralScanner, _foldable, finditer, fold, has, required_literals, search
 from evidence_cli.tagging.text import normalize
 from evidence_cli.workspace import load_topic_file
 
@@ -74,6 +74,28 @@ def test_gated_search_equals_plain_search_on_any_part(text: str, start: int, len
     for pattern in GENERIC + CLAIM_REGEXES:
         plain, gated = pattern.search(part), search(pattern, part, present)
         assert (plain and plain.span()) == (gated and gated.span()), pattern.pattern[:80]
+        assert has(pattern, part, present) == (plain is not None), pattern.pattern[:80]
+        assert [m.span() for m in finditer(pattern, part, present)] == [m.span() for m in pattern.finditer(part)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(TEXTS)
+def test_presence_holds_exactly_the_literals_in_the_folded_text(text: str) -> None:
+    """Words are looked up by their runs of literal characters ("(depression," as "depression"):
+    the set found is still every literal of the scanner that the text holds, and nothing else."""
+    folded = fold(normalize(text))
+    expected = {lit for lit in SCANNER.bits if lit in folded}
+    assert SCANNER.presence(normalize(text)).found == expected
+    assert SCANNER.presence(normalize(text)).found == expected  # again, from the word caches
+
+
+def test_word_caches_that_overflow_start_again(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(prefilter, "_MAX_CACHED_TOKENS", 2)
+    scanner = LiteralScanner(GENERIC)
+    texts = ["Patients were randomized (n = 12).", "No significant difference; p < .05", "Patients again."]
+    for text in texts * 2:
+        assert scanner.presence(text).found == {lit for lit in scanner.bits if lit in fold(text)}
+        assert len(scanner._by_token) <= 2 and len(scanner._by_run) <= 2
 
 
 @settings(max_examples=200, deadline=None)
@@ -136,3 +158,16 @@ def test_awkward_patterns_gated_search_equals_plain(text: str, start: int, lengt
     for pattern in _AWKWARD:
         plain, gated = pattern.search(part), search(pattern, part, present)
         assert (plain and plain.span()) == (gated and gated.span()), pattern.pattern
+        assert has(pattern, part, present) == (plain is not None), pattern.pattern
+        assert [m.span() for m in finditer(pattern, part, present)] == [m.span() for m in pattern.finditer(part)]
+
+
+def test_alternatives_run_alone_give_the_alternations_match() -> None:
+    """Alternatives matching at one place: the earlier one wins (and its span), as in the
+    alternation; one matching further left wins over an earlier one matching further right."""
+    patterns = [re.compile(p, re.IGNORECASE) for p in (r"\babc|\bab\w*|\bxyz", r"\bab\w*|\babc|\bxyz")]
+    scanner = LiteralScanner(patterns)
+    for pattern in patterns:
+        for text in ("abcd", "xyz abcd", "abcd xyz", "zz abc"):
+            found = search(pattern, text, scanner.presence(text))
+            assert found is not None and found.span() == pattern.search(text).span(), text  # type: ignore[union-attr]

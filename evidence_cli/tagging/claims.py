@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from evidence_cli.tagging import cues
 from evidence_cli.tagging.model import ClaimTag
-from evidence_cli.tagging.prefilter import Presence, finditer, search, union
+from evidence_cli.tagging.prefilter import Presence, finditer, has, search, union
 from evidence_cli.tagging.roles import (
     BACKGROUND,
     BODY,
@@ -55,7 +55,7 @@ class Vote:
 
 def masked(text: str, rules: ClaimRules, present: Presence | None = None) -> str:
     """The text with the claim's look-alikes (`exclude`) blanked out, same length."""
-    if rules.exclude is None or not search(rules.exclude, text, present):
+    if rules.exclude is None or not has(rules.exclude, text, present):
         return text
     return rules.exclude.sub(lambda m: " " * len(m.group()), text)
 
@@ -71,7 +71,7 @@ def claim_spans(norm: str, rules: ClaimRules, present: Presence | None = None, *
     text = masked(norm, rules, present)
     spans = [m.span() for m in finditer(rules.patterns, text, present)] if rules.patterns else []
     if rules.weak_patterns is not None and rules.context is not None and (
-            context_before or search(rules.context, text, present)):
+            context_before or has(rules.context, text, present)):
         spans += [m.span() for m in finditer(rules.weak_patterns, text, present)]
     return sorted(s for s in spans if s[1] > s[0])
 
@@ -104,18 +104,18 @@ def clause_stance(clause: str, role: str, rules: ClaimRules | None = None,
 def _clause_reading(clause: str, role: str, rules: ClaimRules | None = None,
                     present: Presence | None = None) -> tuple[str | None, bool]:
     """(stance, whether the claim's own cues gave it) for one clause; see `clause_stance`."""
-    if rules is not None and rules.neutral is not None and search(rules.neutral, clause, present):
+    if rules is not None and rules.neutral is not None and has(rules.neutral, clause, present):
         return "neutral", True
-    if search(cues.NULL, clause, present):
-        if search(cues.COMPARATOR_ONLY, clause, present) and not _names_treatment_contrast(clause):
+    if has(cues.NULL, clause, present):
+        if has(cues.COMPARATOR_ONLY, clause, present) and not _names_treatment_contrast(clause):
             return None, False  # a null result in the control arm says nothing of the claim
         # "was not sustained" is a generic null and durability's own cue: the claim's cue agreeing counts as its own
         return "contradicts", bool(rules is not None and rules.contradicts is not None
-                                   and search(rules.contradicts, clause, present))
-    if (role in (BODY, BACKGROUND) and not search(cues.FINDING, clause, present)
-            and search(cues.HEDGE, clause, present)):
+                                   and has(rules.contradicts, clause, present))
+    if (role in (BODY, BACKGROUND) and not has(cues.FINDING, clause, present)
+            and has(cues.HEDGE, clause, present)):
         return "neutral", False  # outside results: a hypothesis or a description, not a finding
-    if search(cues.DESCRIPTIVE, clause, present) and not search(cues.FINDING, clause, present):
+    if has(cues.DESCRIPTIVE, clause, present) and not has(cues.FINDING, clause, present):
         return "neutral", False
     if rules is not None:
         cue = _first_cue(clause, rules, present)
@@ -123,11 +123,11 @@ def _clause_reading(clause: str, role: str, rules: ClaimRules | None = None,
             return cue, True
     if role == TITLE:
         return None, False
-    if role in (BODY, BACKGROUND) and not any(search(cue, clause, present) for cue in (cues.EFFECT, cues.RESULT, cues.FINDING)):
+    if role in (BODY, BACKGROUND) and not any(has(cue, clause, present) for cue in (cues.EFFECT, cues.RESULT, cues.FINDING)):
         return "neutral", False  # a review's statement about the field, not a finding
-    if search(cues.ASSOCIATION, clause, present):
+    if has(cues.ASSOCIATION, clause, present):
         return "neutral", False
-    if search(cues.UNCERTAIN, clause, present):
+    if has(cues.UNCERTAIN, clause, present):
         return UNCERTAIN, False
     return "supports", False
 
@@ -163,7 +163,7 @@ def _sentence_reading(sentence: Sentence, spans: Sequence[tuple[int, int]],
     if sentence.role in TOPIC_ONLY_ROLES:
         return None, False
     norm, present = sentence.norm, sentence.present
-    if sentence.role != CONCLUSIONS and search(cues.METHOD, norm, present) and not search(cues.RESULT, norm, present):
+    if sentence.role != CONCLUSIONS and has(cues.METHOD, norm, present) and not has(cues.RESULT, norm, present):
         return None, False  # "patients with suicidal ideation were included": who was studied, not what was found
     found: list[tuple[str | None, bool]] = []
     for start, end in clause_spans(sentence.norm):
@@ -186,7 +186,7 @@ def find_claims(
     mesh_lower = {m.lower() for m in mesh}
     whole = _whole_record(sentences)
     # Which sentences refer back to the one before (see `_context_before`), found once per record.
-    refers_back = [s.role not in (TITLE, BACKGROUND) and bool(search(cues.ANAPHORA, s.norm, s.present))
+    refers_back = [s.role not in (TITLE, BACKGROUND) and has(cues.ANAPHORA, s.norm, s.present)
                    for s in sentences]
     tags = []
     for claim in rules.claims:
@@ -233,7 +233,7 @@ def _context_before(sentences: Sequence[Sentence], order: int, claim: ClaimRules
     before = sentences[order - 1]
     if before.role in (TITLE, BACKGROUND) or (before.present is not None and not before.present.may_match(claim.context)):
         return False
-    return bool(search(claim.context, masked(before.norm, claim, before.present), before.present))
+    return has(claim.context, masked(before.norm, claim, before.present), before.present)
 
 
 def _whole_record(sentences: Sequence[Sentence]) -> Presence | None:
@@ -259,7 +259,7 @@ def _background_use(claim: ClaimRules, sentences: Sequence[Sentence], narrative:
     if claim.background != "neutral":
         return None
     about_context = claim.context is None or any(
-        search(claim.context, masked(s.norm, claim, s.present), s.present) for s in sentences)
+        has(claim.context, masked(s.norm, claim, s.present), s.present) for s in sentences)
     return "neutral" if about_context else None
 
 
@@ -321,9 +321,9 @@ def study_finding(sentences: Sequence[Sentence], context: re.Pattern[str] | None
         present = sentence.present
         for start, end in clause_spans(sentence.norm):
             clause = sentence.norm[start:end]
-            if search(cues.FUTURE, clause, present):
+            if has(cues.FUTURE, clause, present):
                 continue
-            if context is None or search(context, clause, present):
+            if context is None or has(context, clause, present):
                 votes.append(Vote(sentence, order, clause_stance(clause, sentence.role, present=present),
                                   WEIGHTS[sentence.role]))
     return _tally(votes) or "neutral"

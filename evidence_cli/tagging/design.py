@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 
 from evidence_cli.tagging.cues import _rx
-from evidence_cli.tagging.prefilter import Presence, search
+from evidence_cli.tagging.prefilter import Presence, has
 from evidence_cli.tagging.sample_size import COUNT as PARTICIPANT_COUNT
 
 REVIEW_DESIGNS = frozenset({"meta-analysis", "systematic-review", "narrative-review"})
@@ -161,13 +161,13 @@ def classify_design(
     every = "\n".join([title, *all_sentences])
 
     def title_has(pattern: re.Pattern[str]) -> bool:
-        return bool(search(pattern, title, in_title))
+        return has(pattern, title, in_title)
 
     def own_has(pattern: re.Pattern[str]) -> bool:
-        return bool(search(pattern, own, in_own))
+        return has(pattern, own, in_own)
 
     def every_has(pattern: re.Pattern[str]) -> bool:
-        return bool(search(pattern, every, in_every))
+        return has(pattern, every, in_every)
 
     if own_has(PROTOCOL):
         return "protocol"
@@ -213,7 +213,7 @@ def is_animal_study(own_text: str, mesh_lower: set[str] | frozenset[str] = froze
         return True
     if "humans" in mesh_lower:
         return False
-    return bool(search(ANIMAL, own_text, present)) and not search(HUMAN, own_text, present)
+    return has(ANIMAL, own_text, present) and not has(HUMAN, own_text, present)
 
 
 def subjects(design: str, own_text: str, mesh: Sequence[str], present: Presence | None = None) -> tuple[bool | None, bool]:
@@ -221,8 +221,8 @@ def subjects(design: str, own_text: str, mesh: Sequence[str], present: Presence 
     mesh_lower = {m.lower() for m in mesh}
     if mesh_lower & {"humans", "animals"}:
         return ("humans" in mesh_lower, "animals" in mesh_lower)
-    animals = design == "preclinical" or bool(search(ANIMAL, own_text, present) and design not in REVIEW_DESIGNS)
-    humans = bool(search(HUMAN, own_text, present))
+    animals = design == "preclinical" or (has(ANIMAL, own_text, present) and design not in REVIEW_DESIGNS)
+    humans = has(HUMAN, own_text, present)
     if design == "preclinical":
         return (False, True)
     if humans:

@@ -14,6 +14,12 @@ compares it to an ASCII letter or digit, and never hold whitespace. So a literal
 a sentence (a clause, a span) is in the sentence, words joined by newlines keep theirs, and
 a claim's masked text (look-alikes blanked to spaces, see `claims.masked`) holds no literal
 that the sentence does not.
+
+Speed, without changing an answer: a set of literals is an int (one bit per literal); a word's
+literals are remembered by the word and by its runs of characters that literals use (few
+distinct runs: "(depression," and "depression." are both "depression"); an alternation whose
+text allows a few alternatives runs those alone, leftmost match first, which is the match the
+whole finds, and with no regex compiled per set of alternatives.
 """
 
 from __future__ import annotations
@@ -33,8 +39,9 @@ _FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k
 
 _MAX_STRINGS = 64  # beyond this many alternatives a run of literals is cut
 _MAX_CLASS = 10  # a character class of up to this many characters is read as alternatives
-_MAX_CACHED_TOKENS = 100_000  # distinct words remembered per scanner (a few MB)
-_MAX_NARROWED = 512  # alternations compiled per pattern from the alternatives a text allows
+_MAX_CACHED_TOKENS = 100_000  # distinct words (and distinct runs) remembered per scanner (a few MB each)
+_MAX_NARROWED = 512  # alternations compiled per pattern from the alternatives a text allows (`finditer`)
+_MAX_CHOICES = 4096  # alternative sets remembered per pattern, by the literals that chose them
 
 Literals = frozenset[str]
 
@@ -48,65 +55,119 @@ class LiteralScanner:
     """Which required literals of a set of patterns a text holds, found in one pass.
 
     Patterns not given here are never skipped (`search` runs them as they are), so a scanner
-    built from too few patterns costs speed, never a wrong answer.
+    built from too few patterns costs speed, never a wrong answer. A set of literals is an int,
+    one bit per literal of the scanner: a union is `|`, a test `&`.
     """
 
     def __init__(self, patterns: Iterable[re.Pattern[str] | None]) -> None:
         # Keyed by id() (the gates keep the patterns alive): hashing a compiled pattern hashes its program.
-        self.gates = {id(p): _Gate(p) for p in dict.fromkeys(p for p in patterns if p is not None)}
-        universe = frozenset().union(*(g.literals for g in self.gates.values()))
+        gates = [_Gate(p) for p in dict.fromkeys(p for p in patterns if p is not None)]
+        universe = sorted(frozenset().union(*(g.literals for g in gates)))
+        self.bits = {lit: 1 << i for i, lit in enumerate(universe)}
+        self.gates = {id(g.pattern): g for g in gates}
+        for gate in gates:
+            gate.bind(self.bits)
         # At each position the longest literal starting there; the shorter ones are its prefixes.
         self._finder = re.compile(f"(?=({_trie(universe)}))") if universe else None
-        self._prefixes = {lit: frozenset(lit[:n] for n in range(1, len(lit) + 1) if lit[:n] in universe)
-                          for lit in universe}
-        self._by_token: dict[str, frozenset[str]] = {}  # a literal never spans whitespace
+        self._prefixes = {lit: _mask((lit[:n] for n in range(1, len(lit) + 1)), self.bits) for lit in universe}
+        # A literal holds only these characters, so it lies inside one run of them: a word's
+        # literals are its runs' ("depression," and "(depression" share "depression"'s).
+        alphabet = sorted(set("".join(universe)))
+        self._runs = re.compile(f"[{''.join(map(re.escape, alphabet))}]+").findall if alphabet else None
+        self._by_token: dict[str, int] = {}  # a literal never spans whitespace
+        self._by_run: dict[str, int] = {}
+        self._masks: dict[int, int] = {}  # one int object per distinct set, shared by the caches
 
     def presence(self, text: str) -> Presence:
-        cache = self._by_token
-        tokens = set(fold(text).split())
-        hits = [cache.get(token) for token in tokens]
-        if None in hits:
-            if len(cache) >= _MAX_CACHED_TOKENS:
-                cache.clear()
-            hits = [hit if hit is not None else cache.setdefault(token, self._scan(token))
-                    for token, hit in zip(tokens, hits, strict=True)]
-        return Presence(self, frozenset().union(*hits))
+        return Presence(self, self.mask(text))
 
-    def _scan(self, token: str) -> frozenset[str]:
-        if self._finder is None:
-            return frozenset()
-        return frozenset().union(*(self._prefixes[m] for m in self._finder.findall(token)))
+    def mask(self, text: str) -> int:
+        """The literals `text` holds, as bits (see `bits`)."""
+        cache = self._by_token
+        found = 0
+        for token in fold(text).split():
+            hit = cache.get(token)
+            if hit is None:
+                hit = self._token(token)
+            found |= hit
+        return found
+
+    def literals(self, mask: int) -> frozenset[str]:
+        """The literals a mask stands for (for tests and debugging)."""
+        return frozenset(lit for lit, bit in self.bits.items() if mask & bit)
+
+    def _token(self, token: str) -> int:
+        cache, runs = self._by_token, self._by_run
+        if len(cache) >= _MAX_CACHED_TOKENS:
+            cache.clear()
+        found = 0
+        for run in self._runs(token) if self._runs is not None else ():
+            hit = runs.get(run)
+            if hit is None:
+                if len(runs) >= _MAX_CACHED_TOKENS:
+                    runs.clear()
+                hit = runs[run] = self._scan(run)
+            found |= hit
+        cache[token] = found
+        return found
+
+    def _scan(self, run: str) -> int:
+        found = 0
+        for literal in self._finder.findall(run):  # type: ignore[union-attr]
+            found |= self._prefixes[literal]
+        return self._masks.setdefault(found, found)
 
 
 class Presence:
-    """The literals a text holds, as found by one `LiteralScanner`."""
+    """The literals a text holds, as found by one `LiteralScanner` (a bit mask of its literals)."""
 
-    __slots__ = ("found", "scanner")
+    __slots__ = ("mask", "scanner")
 
-    def __init__(self, scanner: LiteralScanner, found: frozenset[str]) -> None:
+    def __init__(self, scanner: LiteralScanner, mask: int) -> None:
         self.scanner = scanner
-        self.found = found
+        self.mask = mask
+
+    @property
+    def found(self) -> frozenset[str]:
+        return self.scanner.literals(self.mask)
 
     def may_match(self, pattern: re.Pattern[str] | None) -> bool:
         """False only when `pattern` cannot match any part of the text (None never matches)."""
         if pattern is None:
             return False
         gate = self.scanner.gates.get(id(pattern))
-        return gate is None or gate.required is None or not gate.required.isdisjoint(self.found)
+        return gate is None or gate.required is None or bool(gate.required & self.mask)
 
 
 def search(pattern: re.Pattern[str], text: str, present: Presence | None) -> re.Match[str] | None:
     """`pattern.search(text)`, where `present` holds the literals of a text that holds `text`.
 
     Skipped when no match can be there; an alternation runs only the alternatives that can
-    match (the same first match: the others fail wherever they are tried). None: always run.
+    match, each on its own, and the leftmost match wins, the earlier alternative on a tie:
+    the match the whole alternation finds (the others fail wherever they are tried). None: always run.
     """
     if present is None:
         return pattern.search(text)
     gate = present.scanner.gates.get(id(pattern))
     if gate is None:
         return pattern.search(text)
-    return gate.search(text, present.found)
+    return gate.search(text, present.mask)
+
+
+def has(pattern: re.Pattern[str], text: str, present: Presence | None) -> bool:
+    """`bool(search(pattern, text, present))`, stopping at the first alternative that matches."""
+    if present is None:
+        return pattern.search(text) is not None
+    gate = present.scanner.gates.get(id(pattern))
+    if gate is None:
+        return pattern.search(text) is not None
+    required = gate.required
+    if required is not None and not required & present.mask:
+        return False  # the common case, decided without a call
+    for choice in gate.choices(present.mask):
+        if choice.search(text) is not None:
+            return True
+    return False
 
 
 def finditer(pattern: re.Pattern[str], text: str, present: Presence | None) -> Iterator[re.Match[str]]:
@@ -116,65 +177,122 @@ def finditer(pattern: re.Pattern[str], text: str, present: Presence | None) -> I
     gate = present.scanner.gates.get(id(pattern))
     if gate is None:
         return pattern.finditer(text)
-    narrowed = gate.narrowed(present.found)
+    narrowed = gate.narrowed(present.mask)
     return iter(()) if narrowed is None else narrowed.finditer(text)
 
 
 def union(presences: Iterable[Presence], scanner: LiteralScanner) -> Presence:
-    return Presence(scanner, frozenset().union(*(p.found for p in presences)))
+    mask = 0
+    for presence in presences:
+        mask |= presence.mask
+    return Presence(scanner, mask)
+
+
+def _mask(literals: Iterable[str], bits: dict[str, int]) -> int:
+    mask = 0
+    for literal in literals:
+        mask |= bits.get(literal, 0)
+    return mask
 
 
 class _Gate:
     """One pattern's literals, and for a top-level alternation each alternative's."""
 
-    __slots__ = ("_bits", "_keys", "_narrowed", "_parts", "always", "full", "literals", "pattern", "required")
+    __slots__ = ("_alts_of", "_choices", "_compiled", "_keys", "_narrowed", "_part_literals", "_parts", "always",
+                 "full", "literals", "pattern", "required", "required_literals")
 
     def __init__(self, pattern: re.Pattern[str]) -> None:
         self.pattern = pattern
         self._parts: list[str] = []
+        self.required: int | None = None  # set by `bind`
         parts = _alternatives(pattern)
         part_literals = [_source_literals(part, pattern.flags) for part in parts] if parts else []
         if not parts or any(lits is _UNPARSED for lits in part_literals):
-            self.required = required_literals(pattern)
-            self.literals: frozenset[str] = self.required or frozenset()
+            self.required_literals = required_literals(pattern)
+            self.literals: frozenset[str] = self.required_literals or frozenset()
             return
         # The whole requires one of its alternatives' literals, when each has some.
-        self.required = None if None in part_literals else frozenset().union(*part_literals)  # type: ignore[arg-type]
+        self.required_literals = (None if None in part_literals
+                                  else frozenset().union(*part_literals))  # type: ignore[arg-type]
         self.literals = frozenset().union(*(lits for lits in part_literals if lits))  # type: ignore[misc]
         self._parts = parts
+        self._part_literals = part_literals
         self.full = (1 << len(parts)) - 1
         self.always = sum(1 << i for i, lits in enumerate(part_literals) if lits is None)
-        bits: dict[str, int] = {}
-        for i, lits in enumerate(part_literals):
+
+    def bind(self, bits: dict[str, int]) -> None:
+        """Literal sets as the scanner's bit masks."""
+        self.required = None if self.required_literals is None else _mask(self.required_literals, bits)
+        if not self._parts:
+            return
+        alts_of: dict[int, int] = {}  # a literal's bit -> the alternatives it may let match
+        for i, lits in enumerate(self._part_literals):
             for lit in lits or ():
-                bits[lit] = bits.get(lit, 0) | 1 << i
-        self._bits = bits
-        self._keys = frozenset(bits)
+                alts_of[bits[lit]] = alts_of.get(bits[lit], 0) | 1 << i
+        self._alts_of = alts_of
+        self._keys = _mask(self.literals, bits)
+        self._compiled: list[re.Pattern[str] | None] = [None] * len(self._parts)
+        self._choices: dict[int, tuple[re.Pattern[str], ...]] = {}
         self._narrowed: dict[int, re.Pattern[str]] = {}
 
-    def search(self, text: str, found: frozenset[str]) -> re.Match[str] | None:
-        narrowed = self.narrowed(found)
-        return None if narrowed is None else narrowed.search(text)
+    def _chosen(self, mask: int) -> int:
+        """The alternatives (bits) a text whose literals are `mask` allows."""
+        chosen, relevant, alts_of = self.always, mask & self._keys, self._alts_of
+        while relevant:
+            low = relevant & -relevant
+            chosen |= alts_of[low]
+            relevant ^= low
+        return chosen
 
-    def narrowed(self, found: frozenset[str]) -> re.Pattern[str] | None:
-        """The pattern cut to the alternatives a text holding `found` allows; None: none does."""
+    def choices(self, mask: int) -> tuple[re.Pattern[str], ...]:
+        """The patterns to run, in order: the whole, its allowed alternatives alone, or none."""
         if not self._parts:
-            if self.required is not None and self.required.isdisjoint(found):
+            if self.required is not None and not self.required & mask:
+                return ()
+            return (self.pattern,)
+        relevant = mask & self._keys
+        found = self._choices.get(relevant)
+        if found is None:
+            chosen = self._chosen(mask)
+            if chosen == self.full:
+                found = (self.pattern,)
+            else:
+                found = tuple(self._part(i) for i in range(len(self._parts)) if chosen >> i & 1)
+            if len(self._choices) < _MAX_CHOICES:
+                self._choices[relevant] = found
+        return found
+
+    def _part(self, i: int) -> re.Pattern[str]:
+        compiled = self._compiled[i]
+        if compiled is None:
+            compiled = self._compiled[i] = re.compile(self._parts[i], self.pattern.flags)
+        return compiled
+
+    def search(self, text: str, mask: int) -> re.Match[str] | None:
+        best = None
+        for pattern in self.choices(mask):
+            match = pattern.search(text)
+            if match is not None and (best is None or match.start() < best.start()):
+                best = match
+        return best
+
+    def narrowed(self, mask: int) -> re.Pattern[str] | None:
+        """The pattern cut to the alternatives a text holding `mask` allows; None: none does."""
+        if not self._parts:
+            if self.required is not None and not self.required & mask:
                 return None
             return self.pattern
-        mask = self.always
-        for lit in self._keys & found:
-            mask |= self._bits[lit]
-        if not mask:
+        chosen = self._chosen(mask)
+        if not chosen:
             return None
-        if mask == self.full:
+        if chosen == self.full:
             return self.pattern
-        narrowed = self._narrowed.get(mask)
+        narrowed = self._narrowed.get(chosen)
         if narrowed is None:
             if len(self._narrowed) >= _MAX_NARROWED:
                 return self.pattern
-            chosen = (part for i, part in enumerate(self._parts) if mask >> i & 1)
-            narrowed = self._narrowed[mask] = re.compile("|".join(chosen), self.pattern.flags)
+            parts = (part for i, part in enumerate(self._parts) if chosen >> i & 1)
+            narrowed = self._narrowed[chosen] = re.compile("|".join(parts), self.pattern.flags)
         return narrowed
 
 

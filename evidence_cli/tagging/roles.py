@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from evidence_cli.pubmed.model import AbstractSection
 from evidence_cli.tagging import cues
-from evidence_cli.tagging.prefilter import LiteralScanner, Presence, search
+from evidence_cli.tagging.prefilter import LiteralScanner, Presence, has
 from evidence_cli.tagging.text import category_of, clause_spans, normalize, split_sentences
 
 TITLE, BACKGROUND, OBJECTIVE, METHODS = "TITLE", "BACKGROUND", "OBJECTIVE", "METHODS"
@@ -70,7 +70,7 @@ class _Text:
         self.present = scanner.presence(self.norm) if scanner is not None else None
 
     def search(self, pattern: re.Pattern[str]) -> bool:
-        return bool(search(pattern, self.norm, self.present))
+        return has(pattern, self.norm, self.present)
 
 
 def _sentence(text: _Text, role: str) -> Sentence:
@@ -105,17 +105,17 @@ def _infer_roles(texts: list[_Text], started: bool) -> tuple[list[str], bool]:
 
 
 def _classify(norm: str, present: Presence | None = None) -> str:
-    if search(cues.CONCLUSION, norm, present):
+    if has(cues.CONCLUSION, norm, present):
         return CONCLUSIONS
-    if search(cues.OBJECTIVE, norm, present) and not search(cues.RESULT, norm, present):
+    if has(cues.OBJECTIVE, norm, present) and not has(cues.RESULT, norm, present):
         return OBJECTIVE
-    if search(cues.RESULT, norm, present):
+    if has(cues.RESULT, norm, present):
         return RESULTS
-    if search(cues.CASE_INTRO, norm, present):
+    if has(cues.CASE_INTRO, norm, present):
         return METHODS  # "We present a 34-year-old woman with ...": who the case is, not what happened
-    if search(cues.NULL, norm, present):
+    if has(cues.NULL, norm, present):
         return RESULTS  # "the benefit was not sustained": a finding, even without numbers
-    if search(cues.METHOD, norm, present):
+    if has(cues.METHOD, norm, present):
         return METHODS
     return BODY
 
