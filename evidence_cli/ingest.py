@@ -1,8 +1,9 @@
 """`evidence import`: a PubMed export file -> parsed -> tagged with a topic's rules -> the cache.
 
-Streams: records are parsed here, tagged in worker processes (tagging costs far more than
-parsing or storing), and stored here in file order, `BATCH_SIZE` per transaction, so a
-30,000-record baseline file imports in flat memory. On a bad file (not UTF-8, not PubMed,
+Streams: this process only cuts PubMed XML into each record's bytes and runs SQL; worker
+processes parse, tag and build the rows (see "in parallel" below), and records are stored here
+in file order, `BATCH_SIZE` per transaction, so a 30,000-record baseline file imports in flat
+memory. Files of one batch or less, and MEDLINE text, are parsed and tagged in this process. On a bad file (not UTF-8, not PubMed,
 truncated) the batches read before the error are stored, nothing of the batch in progress is
 written, and re-running the import on a fixed file is cheap: records cached unchanged and
 already tagged by this tagger version are neither retagged nor rewritten.
@@ -78,16 +79,16 @@ def import_file(
     label = "stdin" if str(source) == "-" else str(source)
     started = time.monotonic()
     with _open_source(source, label) as stream:
-        fmt, records = sniff_records(stream, label)
+        fmt, records = _sniff(stream, label)
         store = open_store(workspace.db_path)
         try:
             run_id = start_run(store, topic.id, "import", query=f"import {label}")
             totals = Totals()
             try:
-                version = tagger_version(topic)
-                work = _skip_tagged(_batches(records, batch_size, totals), store, topic.id, version)
-                tagged = _tag_in_pool(work, topic, _worker_count(workers), tagger)
-                _write(store, topic.id, version, tagged, totals, run_id=run_id, progress=progress)
+                job = _Job(store, topic, tagger_version(topic), tagger, label)
+                work = _batches(records, batch_size, totals)
+                tagged = _tag_in_pool(work, job, _worker_count(workers))
+                _write(store, topic.id, job.version, tagged, totals, run_id=run_id, progress=progress)
             except BaseException as exc:
                 outcome = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
                 finish_run(store, run_id, outcome, error=str(exc) or type(exc).__name__,
@@ -131,48 +132,57 @@ class Totals:
     deletions: int = 0
 
 
-# ("save", [(Article, Tagging | None | TO_TAG), ...]), ("rows", [(article row, Tagging | None), ...])
-# once the tagging workers built the rows, or ("delete", [pmid, ...]). Tagging None: cached
-# unchanged and already tagged, store keeps its tags.
+# Read from the file: ("records", [RecordBytes | Article, ...]) or ("delete", [pmid, ...]).
+# Ready to store: ("save", [(Article, Tagging | None), ...]) or ("rows", [(article row,
+# Tagging | None), ...]) once the workers built the rows. Tagging None: cached unchanged and
+# already tagged by this tagger and rules, so neither retagged nor rewritten (store keeps its tags).
 Work = tuple[str, list]
-TO_TAG: Any = object()
+Record = Any  # RecordBytes (PubMed XML, parsed where it is tagged) or Article (MEDLINE, odd XML)
 
 
-def _batches(records: Iterable[Article | Deletion], batch_size: int, totals: Totals) -> Iterator[Work]:
-    batch: list[tuple[Article, Any]] = []
+@dataclass
+class _Job:
+    store: Any
+    topic: Topic
+    version: str  # tagger_version(topic)
+    tagger: Tagger
+    label: str  # the file's name in messages
+
+
+def _batches(records: Iterable[Record | Deletion], batch_size: int, totals: Totals) -> Iterator[Work]:
+    batch: list[Record] = []
     for record in records:
         if isinstance(record, Deletion):
             if batch:  # a record deleted later in the file must be stored first, then removed
-                yield "save", batch
+                yield "records", batch
                 batch = []
             yield "delete", list(record.pmids)
             continue
         totals.records += 1
-        batch.append((record, TO_TAG))
+        batch.append(record)
         if len(batch) >= batch_size:
-            yield "save", batch
+            yield "records", batch
             batch = []
     if batch:
-        yield "save", batch
+        yield "records", batch
 
 
-def _skip_tagged(work: Iterator[Work], store, topic_id: str, version: str) -> Iterator[Work]:
-    """Mark records cached unchanged and tagged by this tagger and rules: a re-import skips them."""
+def _tag_here(item: Work, job: _Job) -> Work:
+    """Parse and tag a batch in this process, skipping records the cache holds unchanged and tagged."""
     from evidence_cli.store.articles import already_tagged
 
-    for kind, payload in work:
-        if kind == "save":
-            known = already_tagged(store, topic_id, [a for a, _ in payload], version)
-            if known:
-                payload = [(a, None if a.pmid in known else tag) for a, tag in payload]
-        yield kind, payload
-
-
-def _tag_here(item: Work, tagger: Tagger) -> Work:
     kind, payload = item
-    if kind != "save":
+    if kind != "records":
         return item
-    return kind, [(a, tagger(a) if tag is TO_TAG else tag) for a, tag in payload]
+    articles = [_parsed(r, job.label) for r in payload]
+    known = already_tagged(job.store, job.topic.id, articles, job.version)
+    return "save", [(a, None if a.pmid in known else job.tagger(a)) for a in articles]
+
+
+def _parsed(record: Record, label: str) -> Article:
+    from evidence_cli.pubmed.xml import RecordBytes, parse_record
+
+    return parse_record(record.data, record.line, name=label) if type(record) is RecordBytes else record
 
 
 def _write(store, topic_id: str, version: str, work: Iterable[Work], totals: Totals, *, run_id: int | None,
@@ -193,34 +203,40 @@ def _write(store, topic_id: str, version: str, work: Iterable[Work], totals: Tot
             progress(len(payload))
 
 
-# --- tagging in parallel ------------------------------------------------------------------------
-# Tagging costs more than parsing or storing, and is pure: worker processes tag batches while this
-# process parses ahead and stores, in file order. The workers also build the records' rows (JSON
-# columns, compressed raw XML), which is most of storing's CPU time, so this process only parses
-# and runs SQL. Articles cross as plain tuples (pickling the dataclasses costs more than it saves).
+# --- parsing and tagging in parallel ------------------------------------------------------------
+# On 2 CPUs an import is bound by its total CPU time, and parsing, tagging and building rows (JSON
+# columns, compressed raw XML) cost far more than cutting records out of the stream and running
+# SQL. So worker processes get each batch as the records' bytes, parse, skip what the cache holds
+# unchanged and tagged (they read the cache themselves: the PMIDs are in the bytes), tag, and build
+# the rows, while this process cuts ahead and stores, in file order. A record whose PMID came
+# earlier in the file (or in a DeleteCitation) is checked again here when its batch is stored: the
+# worker may have read the cache before that earlier copy was written. Articles (MEDLINE, odd
+# XML) cross as plain tuples (pickling the dataclasses costs more than it saves).
 
 
 def _worker_count(workers: int | None) -> int:
     return max(0, workers if workers is not None else (os.cpu_count() or 1))
 
 
-def _tag_in_pool(work: Iterator[Work], topic: Topic, workers: int, tagger: Tagger) -> Iterator[Work]:
+def _tag_in_pool(work: Iterator[Work], job: _Job, workers: int) -> Iterator[Work]:
     from collections import deque
 
     first = next(work, None)
     try:
         second = next(work, None) if first is not None else None
     except Exception:  # a bad file after one whole batch: that batch is stored, then the error
-        yield _tag_here(first, tagger)  # type: ignore[arg-type]
+        yield _tag_here(first, job)  # type: ignore[arg-type]
         raise
     if workers < 2 or second is None:  # one batch or less: a pool would cost more than it saves
         for item in _chain(first, second, work):
-            yield _tag_here(item, tagger)
+            yield _tag_here(item, job)
         return
 
-    pool = _tag_pool(topic, workers)
+    pool = _tag_pool(job.topic, workers, _init_import_worker,
+                     (str(job.store.path), job.topic.id, job.version, job.label))
     pending: deque = deque()
     source = _chain(first, second, work)
+    seen: set[str] = set()  # PMIDs of the batches stored so far and of DeleteCitations
     error: Exception | None = None
     try:
         while True:
@@ -233,19 +249,37 @@ def _tag_in_pool(work: Iterator[Work], topic: Topic, workers: int, tagger: Tagge
                 break
             if kind == "delete":
                 while pending:
-                    yield _collect(pending.popleft())
+                    yield _collect(pending.popleft(), job, seen)
+                seen.update(payload)
                 yield kind, payload
                 continue
-            todo = [_pack(a) for a, tag in payload if tag is TO_TAG]
-            pending.append((payload, pool.submit(_tag_and_row_packed, todo) if todo else None))
+            packed = [r if type(r) is not Article else _pack(r) for r in payload]
+            pending.append(pool.submit(_import_packed, packed))
             while len(pending) > 2 * workers:  # bounded read-ahead: memory stays flat
-                yield _collect(pending.popleft())
+                yield _collect(pending.popleft(), job, seen)
         while pending:
-            yield _collect(pending.popleft())
+            yield _collect(pending.popleft(), job, seen)
     finally:
         pool.shutdown(wait=error is None and not pending, cancel_futures=True)
     if error is not None:
         raise error
+
+
+def _collect(future, job: _Job, seen: set[str]) -> Work:
+    """A batch's rows from its worker, once the batches before it are stored: a record whose
+    PMID came before is checked against the cache as it is now, and tagged here if need be."""
+    from evidence_cli.store.articles import already_tagged, row_article
+
+    rows: list[tuple[tuple, Tagging | None]] = future.result()
+    again = [i for i, (row, _) in enumerate(rows) if row[0] in seen]
+    if again:
+        articles = {i: row_article(rows[i][0]) for i in again}
+        known = already_tagged(job.store, job.topic.id, list(articles.values()), job.version)
+        for i, article in articles.items():
+            row, tagging = rows[i]
+            rows[i] = (row, None if article.pmid in known else tagging or job.tagger(article))
+    seen.update(row[0] for row, _ in rows)
+    return "rows", rows
 
 
 def tag_batches(batches: Iterable[list[Article]], topic: Topic, workers: int | None = None,
@@ -276,27 +310,21 @@ def tag_batches(batches: Iterable[list[Article]], topic: Topic, workers: int | N
         pool.shutdown(wait=not pending, cancel_futures=True)
 
 
-def _tag_pool(topic: Topic, workers: int):
+def _tag_pool(topic: Topic, workers: int, initializer: Callable[..., None] | None = None, more_args: tuple = ()):
+    """`workers` spawned processes set up by `init_tag_worker` (or `initializer`, which takes the
+    same arguments and `more_args`)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     context = multiprocessing.get_context("spawn")  # no fork of a process holding SQLite and threads
-    return ProcessPoolExecutor(workers, mp_context=context, initializer=init_tag_worker,
-                               initargs=(str(topic.path), os.getpid()))
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=initializer or init_tag_worker,
+                               initargs=(str(topic.path), os.getpid(), *more_args))
 
 
 def _chain(*heads_and_rest):  # (first, second, rest) -> first, second (unless None), then rest
     *heads, rest = heads_and_rest
     yield from (h for h in heads if h is not None)
     yield from rest
-
-
-def _collect(entry: tuple[list[tuple[Article, Any]], Any]) -> Work:
-    from evidence_cli.store.articles import article_row
-
-    payload, future = entry
-    results = iter(future.result() if future is not None else ())
-    return "rows", [next(results) if tag is TO_TAG else (article_row(a, compress_raw=False), tag) for a, tag in payload]
 
 
 _worker_tagger: Tagger | None = None
@@ -314,6 +342,36 @@ def init_tag_worker(topic_path: str, parent_pid: int) -> None:
     exit_with_parent(parent_pid)
     global _worker_tagger
     _worker_tagger = topic_tagger(load_topic_file(Path(topic_path)))
+
+
+_worker_import: tuple[str, str, str, str] | None = None  # (cache path, topic, tagger version, file label)
+_worker_store: Any = None
+
+
+def _init_import_worker(topic_path: str, parent_pid: int, db_path: str, topic_id: str, version: str,
+                        label: str) -> None:
+    """`init_tag_worker`, and what an import's worker needs to parse and skip records."""
+    init_tag_worker(topic_path, parent_pid)
+    global _worker_import
+    _worker_import = (db_path, topic_id, version, label)
+
+
+def _import_packed(packed: list) -> list[tuple[tuple, Tagging | None]]:
+    """(article row, Tagging) of each record (RecordBytes or packed Article), in order; Tagging
+    None for one the cache holds unchanged and tagged by this version, whose raw XML is left
+    uncompressed (`save_rows` compresses it only if it writes the row, which it seldom does)."""
+    from evidence_cli.store.articles import already_tagged, article_row
+    from evidence_cli.store.db import open_store
+
+    global _worker_store
+    assert _worker_tagger is not None and _worker_import is not None, "_init_import_worker() runs first"
+    db_path, topic_id, version, label = _worker_import
+    articles = [_unpack(p) if type(p) is tuple else _parsed(p, label) for p in packed]
+    if _worker_store is None:
+        _worker_store = open_store(Path(db_path), create=False)
+    known = already_tagged(_worker_store, topic_id, articles, version)
+    return [(article_row(a, compress_raw=False), None) if a.pmid in known else (article_row(a), _worker_tagger(a))
+            for a in articles]
 
 
 def _tag_packed(packed: list[tuple]) -> list[Tagging]:
@@ -372,7 +430,13 @@ def _open_source(source: str | Path, label: str) -> Iterator[IO[bytes]]:
 
 def sniff_records(stream: IO[bytes], label: str) -> tuple[str, Iterator[Article | Deletion]]:
     """("xml" | "medline", the record stream) from the content itself, never the file name."""
-    from evidence_cli.pubmed.xml import PrefixedStream, iter_records
+    fmt, records = _sniff(stream, label)
+    return fmt, (r if isinstance(r, Deletion) else _parsed(r, label) for r in records)
+
+
+def _sniff(stream: IO[bytes], label: str) -> tuple[str, Iterator[Record | Deletion]]:
+    """`sniff_records`, PubMed XML records left as their bytes (`split_records`)."""
+    from evidence_cli.pubmed.xml import PrefixedStream, split_records
 
     try:
         head = stream.read(SNIFF_BYTES)
@@ -383,7 +447,7 @@ def sniff_records(stream: IO[bytes], label: str) -> tuple[str, Iterator[Article 
     if not text:
         raise InputError(f"{label}: the file is empty")
     if text.startswith(b"<"):
-        return "xml", iter_records(rest, name=label)
+        return "xml", split_records(rest, name=label)
     if text[:4].rstrip() == b"PMID" and text[4:6] == b"- ":
         from evidence_cli.pubmed.medline import iter_medline
 

@@ -431,3 +431,36 @@ def test_worker_import_and_retag_store_what_one_process_stores(ws: Path, tmp_pat
         [result] = tag_service.retag(find_workspace(root), [TOPIC], batch_size=2, workers=workers)
         assert result.records == 7
     assert _cache_contents(ws) == alone == _cache_contents(other)
+
+
+def test_pool_and_in_process_store_the_same_cache_from_an_export_with_every_construct(ws: Path, tmp_path: Path) -> None:
+    """The invented export of test_record_split (comments and CDATA hiding end tags, a PI, a book,
+    a DeleteCitation) with a record re-added after its deletion; then an update naming one record
+    twice, revised then as cached: stored by the worker pool (batches of 1 and 2) as by this process."""
+    from evidence_cli import ingest
+    from evidence_cli.workspace import find_workspace
+    from tests.test_record_split import article, invented_file
+
+    export = tmp_path / "export.xml"
+    export.write_bytes(invented_file(after=article("930001", title="Ketamine trial, back after its deletion")))
+    update = tmp_path / "update.xml"
+    original = article("930004", title="Rapid antidepressant effects of <i>R</i>-ketamine: a trial")
+    revised = original.replace("Esketamine reduced depressive symptoms within 24 hours", "Ketamine had no effect")
+    update.write_bytes(invented_file(deletions=()).split(b"<PubmedArticleSet>")[0]
+                       + f"<PubmedArticleSet>{revised}{original}</PubmedArticleSet>".encode())
+    other = tmp_path / "other"
+    shutil.copytree(ws, other)
+    for root, workers, batch_size in ((ws, 0, 500), (other, 2, 1)):
+        first = ingest.import_file(find_workspace(root), export, workers=workers, batch_size=batch_size)
+        assert (first.records, first.added, first.deleted) == (7, 7, 1)
+        if root == ws:
+            before = _cache_contents(ws)
+        second = ingest.import_file(find_workspace(root), update, workers=workers, batch_size=batch_size)
+        assert (second.records, second.updated) == (2, 2)
+    alone = _cache_contents(ws)
+    assert alone == _cache_contents(other)
+    assert [a[0] for a in alone["articles"]] == ["930001", "930002", "930003", "930004", "930005", "930010"]
+    assert alone["tags"] == before["tags"] and alone["claims"] == before["claims"]  # 930004 as first tagged
+    again = ingest.import_file(find_workspace(other), export, workers=2, batch_size=2)
+    # 930001 as first written (updated), deleted, then added again; the 5 others unchanged
+    assert (again.skipped, again.updated, again.added) == (5, 1, 1)
