@@ -11,7 +11,17 @@ from hypothesis import strategies as st
 
 from evidence_cli.tagging import compile_rules, cues, design, prefilter, sample_size
 from evidence_cli.tagging.claims import claim_spans, may_name
-from evidence_cli.tagging.prefilter import LiteralScanner, _foldable, finditer, fold, has, required_literals, search
+from evidence_cli.tagging.prefilter import (
+    LiteralScanner,
+    _alternatives,
+    _foldable,
+    _source_anchor,
+    finditer,
+    fold,
+    has,
+    required_literals,
+    search,
+)
 from evidence_cli.tagging.text import normalize
 from evidence_cli.workspace import load_topic_file
 
@@ -108,6 +118,45 @@ def test_may_name_is_false_only_when_no_claim_span(text: str) -> None:
             assert may_name(present, claim), (claim.id, norm)
 
 
+def _anchored(patterns: list[re.Pattern[str]]) -> list[tuple[re.Pattern[str], frozenset[str], int]]:
+    """Each pattern and each of its alternatives, with its literals and lead where it has both."""
+    out = []
+    for pattern in patterns:
+        for source in [pattern.pattern, *(_alternatives(pattern) or [])]:
+            literals, lead = _source_anchor(source, pattern.flags)
+            if literals and lead is not None:
+                out.append((re.compile(source, pattern.flags), literals, lead))
+    return out
+
+
+ANCHORED = _anchored(GENERIC + CLAIM_REGEXES)
+
+
+@settings(max_examples=300, deadline=None)
+@given(TEXTS)
+def test_every_match_holds_a_literal_within_its_lead(text: str) -> None:
+    """What lets a search start just before a literal: each match holds one of the literals,
+    beginning at most `lead` characters after the match does."""
+    norm = normalize(text)
+    folded = fold(norm)
+    for pattern, literals, lead in ANCHORED:
+        for match in pattern.finditer(norm):
+            s = match.start()
+            assert any(0 <= folded.find(lit, s, s + lead + len(lit)) for lit in literals), (pattern.pattern[:80], norm)
+
+
+def test_leads_of_simple_patterns() -> None:
+    def anchor(source: str) -> tuple[set[str] | None, int | None]:
+        literals, lead = _source_anchor(source, re.IGNORECASE)
+        return (None if literals is None else set(literals)), lead
+
+    assert anchor(r"\bsuicid\w*") == ({"suicid"}, 0)
+    assert anchor(r"(?<![\w-])(?:the|a) case\b") == ({"case"}, 4)  # after "the " at most; lookbehinds take no room
+    assert anchor(r"\bx?y?(?:patients?|cases)") == ({"patient", "cases"}, 2)
+    assert anchor(r"\d+ patients") == ({"patients"}, None)  # how far in: no bound
+    assert anchor(r"(?:ab|cd)+ ?") == ({"ab", "cd"}, 0)  # the first repetition holds it
+
+
 def test_literals_of_simple_patterns() -> None:
     def lits(source: str) -> set[str] | None:
         found = required_literals(re.compile(source, re.IGNORECASE))
@@ -164,10 +213,32 @@ def test_awkward_patterns_gated_search_equals_plain(text: str, start: int, lengt
 
 def test_alternatives_run_alone_give_the_alternations_match() -> None:
     """Alternatives matching at one place: the earlier one wins (and its span), as in the
-    alternation; one matching further left wins over an earlier one matching further right."""
-    patterns = [re.compile(p, re.IGNORECASE) for p in (r"\babc|\bab\w*|\bxyz", r"\bab\w*|\babc|\bxyz")]
+    alternation; one matching further left wins over an earlier one matching further right;
+    each next match is searched from the end of the last, by every alternative."""
+    patterns = [re.compile(p, re.IGNORECASE) for p in (
+        r"\babc|\bab\w*|\bxyz", r"\bab\w*|\babc|\bxyz", r"b\w*c|\babc\w*|c d",
+        r"(?<=a)bc|x?y?|abc",  # an alternative matching the empty string: compiled together instead
+    )]
     scanner = LiteralScanner(patterns)
     for pattern in patterns:
-        for text in ("abcd", "xyz abcd", "abcd xyz", "zz abc"):
+        for text in ("abcd", "xyz abcd", "abcd xyz", "zz abc", "abc d abcbc c d", "abcabc abc"):
+            present = scanner.presence(text)
+            found, plain = search(pattern, text, present), pattern.search(text)
+            assert (found and found.span()) == (plain and plain.span()), (pattern.pattern, text)
+            assert [m.span() for m in finditer(pattern, text, present)] == [m.span() for m in pattern.finditer(text)]
+
+
+def test_a_search_starts_near_the_first_literal_yet_finds_the_same_match() -> None:
+    """A regex whose literal begins a bounded way into its matches is run from just before the
+    literal's first place; lookbehinds and word boundaries still see the text before it."""
+    patterns = [re.compile(p, re.IGNORECASE) for p in (
+        r"(?<!no )\bsignifican\w*", r"\b(?:a|an|the) case of\b", r"^\W*thus\b", r"(?<=[.;] )however\b",
+    )]
+    scanner = LiteralScanner(patterns)
+    texts = ["It was no significant change, a significant one.", "The case of a case of x.", "x thus", "Thus, yes",
+             "Yes. However, no; however", "the case of", "ne case of", "\u0130stanbul: a case of İ"]
+    for pattern in patterns:
+        for text in texts:
             found = search(pattern, text, scanner.presence(text))
-            assert found is not None and found.span() == pattern.search(text).span(), text  # type: ignore[union-attr]
+            plain = pattern.search(text)
+            assert (found and found.span()) == (plain and plain.span()), (pattern.pattern, text)

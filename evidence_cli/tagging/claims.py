@@ -185,22 +185,30 @@ def find_claims(
     narrative = design == "narrative-review"
     mesh_lower = {m.lower() for m in mesh}
     whole = _whole_record(sentences)
-    # Which sentences refer back to the one before (see `_context_before`), found once per record.
-    refers_back = [s.role not in (TITLE, BACKGROUND) and has(cues.ANAPHORA, s.norm, s.present)
-                   for s in sentences]
+    # Which sentences refer back to the one before (see `_context_before`), each found when first
+    # asked, once per record; and the short forms the record defines, found once for all claims.
+    refers_back: list[bool | None] = [None] * len(sentences)
+    definitions: list[tuple[Sentence, str, int, int]] | None = None
     tags = []
     for claim in rules.claims:
         if not may_name(whole, claim):
             continue  # named nowhere in the record: no votes, no tag
         background = _background_use(claim, sentences, narrative, bool(claim.mesh & mesh_lower))
-        short_forms = abbreviations(sentences, claim)
+        if definitions is None:
+            definitions = short_form_definitions(sentences)
+        short_forms = abbreviations(sentences, claim, definitions)
         votes = []
         for order, sentence in enumerate(sentences):
             if sentence.future or sentence.role == LIMITATIONS:
                 continue
             if sentence.role == BACKGROUND and background is None:
                 continue
-            context_before = refers_back[order] and _context_before(sentences, order, claim)
+            if short_forms is None and not may_name(sentence.present, claim, context_before=True):
+                continue  # no spans, whatever the sentence before is about
+            if refers_back[order] is None:
+                refers_back[order] = (sentence.role not in (TITLE, BACKGROUND)
+                                      and has(cues.ANAPHORA, sentence.norm, sentence.present))
+            context_before = bool(refers_back[order]) and _context_before(sentences, order, claim)
             if short_forms is None and not may_name(sentence.present, claim, context_before):
                 continue  # no spans
             spans = claim_spans(sentence.norm, claim, sentence.present, context_before=context_before)
@@ -268,10 +276,28 @@ _WORD = re.compile(r"[A-Za-z]+")
 _STOP = frozenset({"with", "of", "and", "the", "in", "to", "for", "or", "a", "an", "on"})
 
 
-def abbreviations(sentences: Sequence[Sentence], claim: ClaimRules) -> re.Pattern[str] | None:
-    """Short forms the record defines for the claim ("bipolar disorder (BD)"), as one pattern."""
-    found = set()
+def abbreviations(sentences: Sequence[Sentence], claim: ClaimRules,
+                  definitions: Sequence[tuple[Sentence, str, int, int]] | None = None) -> re.Pattern[str] | None:
+    """Short forms the record defines for the claim ("bipolar disorder (BD)"), as one pattern.
+
+    `definitions`: the record's `short_form_definitions`, when already found.
+    """
+    if definitions is None:
+        definitions = short_form_definitions(sentences)
+    found = {short for sentence, short, start, end in definitions
+             if may_name(sentence.present, claim) and claim_spans(sentence.norm[start:end], claim, sentence.present)}
+    if not found:
+        return None
+    return re.compile(r"(?<![\w-])(?:" + "|".join(sorted(map(re.escape, found))) + r")(?![\w-])")
+
+
+def short_form_definitions(sentences: Sequence[Sentence]) -> list[tuple[Sentence, str, int, int]]:
+    """(sentence, short form, start, end of the long form) for each "long form (SF)" whose words'
+    initials spell the short form: what any claim's short forms are chosen from."""
+    found = []
     for sentence in sentences:
+        if "(" not in sentence.norm:
+            continue  # no short form without its parenthesis
         for match in _SHORT_FORM.finditer(sentence.norm):
             short = match.group(1)
             letters = [c for c in short.lower() if c.isalpha()]
@@ -280,13 +306,9 @@ def abbreviations(sentences: Sequence[Sentence], claim: ClaimRules) -> re.Patter
             if not letters or len(words) < len(letters):
                 continue
             long_words = words[-len(letters):]
-            initials_match = all(w.group()[0].lower() == c for w, c in zip(long_words, letters, strict=True))
-            if (initials_match and may_name(sentence.present, claim)
-                    and claim_spans(sentence.norm[long_words[0].start():match.start()], claim, sentence.present)):
-                found.add(short)
-    if not found:
-        return None
-    return re.compile(r"(?<![\w-])(?:" + "|".join(sorted(map(re.escape, found))) + r")(?![\w-])")
+            if all(w.group()[0].lower() == c for w, c in zip(long_words, letters, strict=True)):
+                found.append((sentence, short, long_words[0].start(), match.start()))
+    return found
 
 
 def _decide(claim: ClaimRules, votes: list[Vote], sentences: Sequence[Sentence]) -> ClaimTag:

@@ -152,77 +152,111 @@ def classify_design(
     `present`: the regex literals (see `prefilter`) of the title, of the title with the own
     sentences and of the title with all sentences, to skip patterns that cannot match.
     """
+    return classify_record(title, own_sentences, all_sentences, publication_types, mesh, present=present)[0]
+
+
+def classify_record(
+    title: str,
+    own_sentences: Sequence[str],
+    all_sentences: Sequence[str],
+    publication_types: Sequence[str] = (),
+    mesh: Sequence[str] = (),
+    *,
+    present: tuple[Presence, Presence, Presence] | None = None,
+) -> tuple[str, bool | None, bool]:
+    """(design, humans, animals): `classify_design` and `subjects` of one record, which ask some of
+    the same questions of the same text (the title with the study's own sentences): asked once."""
+    in_title, in_own, in_every = present if present is not None else (None, None, None)
+    own = _Text("\n".join([title, *own_sentences]), in_own)
+    design = _design(_Text(title, in_title), own, _Text("\n".join([title, *all_sentences]), in_every),
+                     publication_types, mesh)
+    return (design, *_subjects(design, own, mesh))
+
+
+class _Text:
+    """A text and its literals; each pattern's answer found once."""
+
+    __slots__ = ("answers", "present", "text")
+
+    def __init__(self, text: str, present: Presence | None) -> None:
+        self.text = text
+        self.present = present
+        self.answers: dict[int, bool] = {}
+
+    def has(self, pattern: re.Pattern[str]) -> bool:
+        answer = self.answers.get(id(pattern))
+        if answer is None:
+            answer = self.answers[id(pattern)] = has(pattern, self.text, self.present)
+        return answer
+
+
+def _design(title: _Text, own: _Text, every: _Text, publication_types: Sequence[str], mesh: Sequence[str]) -> str:
     types = {t.strip().lower() for t in publication_types}
     for name, design in _DECISIVE_TYPES:
         if name in types:
             return design
-    in_title, in_own, in_every = present if present is not None else (None, None, None)
-    own = "\n".join([title, *own_sentences])
-    every = "\n".join([title, *all_sentences])
-
-    def title_has(pattern: re.Pattern[str]) -> bool:
-        return has(pattern, title, in_title)
-
-    def own_has(pattern: re.Pattern[str]) -> bool:
-        return has(pattern, own, in_own)
-
-    def every_has(pattern: re.Pattern[str]) -> bool:
-        return has(pattern, every, in_every)
-
-    if own_has(PROTOCOL):
+    if own.has(PROTOCOL):
         return "protocol"
-    if title_has(META_TITLE) or every_has(META_TEXT):
+    if title.has(META_TITLE) or every.has(META_TEXT):
         return "meta-analysis"
-    if title_has(SYSTEMATIC_TITLE) or every_has(SYSTEMATIC_TEXT):
+    if title.has(SYSTEMATIC_TITLE) or every.has(SYSTEMATIC_TEXT):
         return "systematic-review"
-    if types & _REVIEW_TYPES or title_has(REVIEW_TITLE) or every_has(REVIEW_TEXT):
+    if types & _REVIEW_TYPES or title.has(REVIEW_TITLE) or every.has(REVIEW_TEXT):
         return "narrative-review"
     mesh_lower = {m.lower() for m in mesh}
     if "animals" in mesh_lower and "humans" not in mesh_lower:
         return "preclinical"
-    if is_animal_study(own, mesh_lower, in_own):
+    if _is_animal_study(own, mesh_lower):
         return "preclinical"
-    if not own_has(HUMAN) and not own_has(ANIMAL) and is_animal_study(every, mesh_lower, in_every):
+    if not own.has(HUMAN) and not own.has(ANIMAL) and _is_animal_study(every, mesh_lower):
         return "preclinical"  # the study's own sentences name no subjects; its background does
-    if own_has(CASE_SERIES):
+    if own.has(CASE_SERIES):
         return "observational"
-    if own_has(CASE_REPORT):
+    if own.has(CASE_REPORT):
         return "case-report"
-    if own_has(RCT):
+    if own.has(RCT):
         return "rct"
-    if any(_TRIAL_TYPES.match(t) for t in types) or own_has(NON_RANDOMIZED_STRONG):
+    if any(_TRIAL_TYPES.match(t) for t in types) or own.has(NON_RANDOMIZED_STRONG):
         return "non-randomized-trial"
-    if own_has(OBSERVATIONAL):
+    if own.has(OBSERVATIONAL):
         return "observational"
-    if own_has(NON_RANDOMIZED):
+    if own.has(NON_RANDOMIZED):
         return "non-randomized-trial"
-    if every_has(OTHER) or types & _OTHER_TYPES:  # "in this commentary we argue ... are needed": a future-work sentence
+    if every.has(OTHER) or types & _OTHER_TYPES:  # "in this commentary we argue ... are needed": a future-work sentence
         return "other"
-    if own_has(HUMAN) and own_has(INTERVENTION):
+    if own.has(HUMAN) and own.has(INTERVENTION):
         return "non-randomized-trial"
-    if own_has(PARTICIPANT_COUNT):
+    if own.has(PARTICIPANT_COUNT):
         return "observational"  # people were studied, and nothing says they were assigned a treatment
-    if not own_has(RESULTS_LIKE):
+    if not own.has(RESULTS_LIKE):
         return "narrative-review"  # no study of its own: an essay on the literature
     return "other"
 
 
 def is_animal_study(own_text: str, mesh_lower: set[str] | frozenset[str] = frozenset(),
                     present: Presence | None = None) -> bool:
+    return _is_animal_study(_Text(own_text, present), mesh_lower)
+
+
+def _is_animal_study(own: _Text, mesh_lower: set[str] | frozenset[str]) -> bool:
     if "animals" in mesh_lower and "humans" not in mesh_lower:
         return True
     if "humans" in mesh_lower:
         return False
-    return has(ANIMAL, own_text, present) and not has(HUMAN, own_text, present)
+    return own.has(ANIMAL) and not own.has(HUMAN)
 
 
 def subjects(design: str, own_text: str, mesh: Sequence[str], present: Presence | None = None) -> tuple[bool | None, bool]:
     """(humans, animals): MeSH check tags when present, else the text (`present`: its literals)."""
+    return _subjects(design, _Text(own_text, present), mesh)
+
+
+def _subjects(design: str, own: _Text, mesh: Sequence[str]) -> tuple[bool | None, bool]:
     mesh_lower = {m.lower() for m in mesh}
     if mesh_lower & {"humans", "animals"}:
         return ("humans" in mesh_lower, "animals" in mesh_lower)
-    animals = design == "preclinical" or (has(ANIMAL, own_text, present) and design not in REVIEW_DESIGNS)
-    humans = has(HUMAN, own_text, present)
+    animals = design == "preclinical" or (own.has(ANIMAL) and design not in REVIEW_DESIGNS)
+    humans = own.has(HUMAN)
     if design == "preclinical":
         return (False, True)
     if humans:

@@ -87,9 +87,7 @@ class LiteralScanner:
         found = 0
         for token in fold(text).split():
             hit = cache.get(token)
-            if hit is None:
-                hit = self._token(token)
-            found |= hit
+            found |= self._token(token) if hit is None else hit
         return found
 
     def literals(self, mask: int) -> frozenset[str]:
@@ -144,14 +142,23 @@ def search(pattern: re.Pattern[str], text: str, present: Presence | None) -> re.
 
     Skipped when no match can be there; an alternation runs only the alternatives that can
     match, each on its own, and the leftmost match wins, the earlier alternative on a tie:
-    the match the whole alternation finds (the others fail wherever they are tried). None: always run.
+    the match the whole alternation finds (the others fail wherever they are tried). A regex
+    whose matches hold a literal near their start is run from a little before the literal's
+    first place in the text. None: always run.
     """
     if present is None:
         return pattern.search(text)
     gate = present.scanner.gates.get(id(pattern))
     if gate is None:
         return pattern.search(text)
-    return gate.search(text, present.mask)
+    mask = present.mask
+    best = None
+    folded = _folded(text)
+    for part in gate.choices(mask):
+        match = part.search(text, folded, mask)
+        if match is not None and (best is None or match.start() < best.start()):
+            best = match
+    return best
 
 
 def has(pattern: re.Pattern[str], text: str, present: Presence | None) -> bool:
@@ -161,24 +168,69 @@ def has(pattern: re.Pattern[str], text: str, present: Presence | None) -> bool:
     gate = present.scanner.gates.get(id(pattern))
     if gate is None:
         return pattern.search(text) is not None
+    mask = present.mask
     required = gate.required
-    if required is not None and not required & present.mask:
+    if required is not None and not required & mask:
         return False  # the common case, decided without a call
-    for choice in gate.choices(present.mask):
-        if choice.search(text) is not None:
+    folded = None
+    for part in gate.choices(mask):
+        if folded is None and part.lead is not None:
+            folded = _folded(text)
+        if part.search(text, folded, mask) is not None:
             return True
     return False
 
 
+def _folded(text: str) -> str | None:
+    """`fold(text)` when its positions are the text's (always, unless Unicode adds a lower case
+    longer than one character); None: no position in it can be trusted."""
+    folded = fold(text)
+    return folded if len(folded) == len(text) else None
+
+
 def finditer(pattern: re.Pattern[str], text: str, present: Presence | None) -> Iterator[re.Match[str]]:
-    """`pattern.finditer(text)`, narrowed like `search` (each match is a search from the last end)."""
+    """`pattern.finditer(text)`, narrowed like `search`: each match is the leftmost from the
+    end of the last (none is empty, or the alternation is compiled from the allowed alternatives)."""
     if present is None:
         return pattern.finditer(text)
     gate = present.scanner.gates.get(id(pattern))
     if gate is None:
         return pattern.finditer(text)
-    narrowed = gate.narrowed(present.mask)
-    return iter(()) if narrowed is None else narrowed.finditer(text)
+    mask = present.mask
+    parts = gate.choices(mask)
+    folded = _folded(text) if parts else None
+    if len(parts) == 1:
+        at = parts[0].start(folded, mask)
+        return iter(()) if at < 0 else parts[0].pattern.finditer(text, at)
+    if not parts:
+        return iter(())
+    if any(part.empty for part in parts):
+        return gate.narrowed(mask).finditer(text)  # type: ignore[union-attr]
+    return _merged(parts, text, folded, mask)
+
+
+def _merged(parts: tuple[_Part, ...], text: str, folded: str | None, mask: int) -> Iterator[re.Match[str]]:
+    """The matches of the alternation of `parts`, none of which matches the empty string."""
+    pos = 0
+    ahead: list[re.Match[str] | None] = [None] * len(parts)  # each part's leftmost match from `pos`
+    done = [False] * len(parts)
+    while True:
+        best = None
+        for i, part in enumerate(parts):
+            if done[i]:
+                continue
+            match = ahead[i]
+            if match is None or match.start() < pos:
+                match = ahead[i] = part.search(text, folded, mask, pos)
+                if match is None:
+                    done[i] = True
+                    continue
+            if best is None or match.start() < best.start():
+                best = match
+        if best is None:
+            return
+        yield best
+        pos = best.end()
 
 
 def union(presences: Iterable[Presence], scanner: LiteralScanner) -> Presence:
@@ -195,44 +247,101 @@ def _mask(literals: Iterable[str], bits: dict[str, int]) -> int:
     return mask
 
 
+class _Part:
+    """A regex to run (one alternative alone, or a whole pattern), and where its matches can start."""
+
+    __slots__ = ("bits", "empty", "lead", "literal_of", "pattern")
+
+    def __init__(self, pattern: re.Pattern[str], literals: Literals | None, lead: int | None,
+                 bits: dict[str, int]) -> None:
+        self.pattern = pattern
+        self.bits = _mask(literals or (), bits)
+        self.literal_of = {bits[lit]: lit for lit in literals or ()}
+        # Every match holds one of `literals` starting at most `lead` characters into it.
+        self.lead = lead if literals else None
+        self.empty = _may_be_empty(pattern)
+
+    def start(self, folded: str | None, mask: int, pos: int = 0) -> int:
+        """Where a match at or after `pos` can start at the earliest; -1: nowhere.
+
+        `folded`: `fold(text)`, same positions (None: unknown, start at `pos`).
+        """
+        if self.lead is None or folded is None:
+            return pos
+        first = -1
+        relevant = self.bits & mask
+        while relevant:
+            low = relevant & -relevant
+            relevant ^= low
+            at = folded.find(self.literal_of[low], pos)
+            if at >= 0 and (first < 0 or at < first):
+                first = at
+        if first < 0:
+            return -1  # no literal a match must hold is in the rest of the text
+        return max(pos, first - self.lead)
+
+    def search(self, text: str, folded: str | None, mask: int, pos: int = 0) -> re.Match[str] | None:
+        """The leftmost match at or after `pos`: from where one can start, the search sees the same
+        string (lookbehinds, \\b and ^ look at the real text before it), so finds the same match."""
+        at = self.start(folded, mask, pos)
+        return None if at < 0 else self.pattern.search(text, at)
+
+
+def _may_be_empty(pattern: re.Pattern[str]) -> bool:
+    if _sre_parse is None or not isinstance(pattern.pattern, str):
+        return True
+    try:
+        return _sre_parse.parse(pattern.pattern, pattern.flags).getwidth()[0] == 0
+    except Exception:  # noqa: BLE001 - an unfamiliar pattern: assume the worst
+        return True
+
+
 class _Gate:
     """One pattern's literals, and for a top-level alternation each alternative's."""
 
-    __slots__ = ("_alts_of", "_choices", "_compiled", "_keys", "_narrowed", "_part_literals", "_parts", "always",
-                 "full", "literals", "pattern", "required", "required_literals")
+    __slots__ = ("_alts_of", "_bits", "_choices", "_keys", "_narrowed", "_part_anchors", "_parts", "_sources",
+                 "always", "full", "lead", "literals", "pattern", "required", "required_literals", "whole")
 
     def __init__(self, pattern: re.Pattern[str]) -> None:
         self.pattern = pattern
-        self._parts: list[str] = []
+        self._sources: list[str] = []
         self.required: int | None = None  # set by `bind`
-        parts = _alternatives(pattern)
-        part_literals = [_source_literals(part, pattern.flags) for part in parts] if parts else []
-        if not parts or any(lits is _UNPARSED for lits in part_literals):
-            self.required_literals = required_literals(pattern)
+        sources = _alternatives(pattern)
+        anchors = [_source_anchor(part, pattern.flags) for part in sources] if sources else []
+        if not sources or any(lits is _UNPARSED for lits, _ in anchors):
+            self.required_literals, self.lead = (
+                _source_anchor(pattern.pattern, pattern.flags) if isinstance(pattern.pattern, str) else (None, None))
+            if self.required_literals is _UNPARSED:
+                self.required_literals = self.lead = None
             self.literals: frozenset[str] = self.required_literals or frozenset()
             return
+        part_literals = [lits for lits, _ in anchors]
         # The whole requires one of its alternatives' literals, when each has some.
         self.required_literals = (None if None in part_literals
                                   else frozenset().union(*part_literals))  # type: ignore[arg-type]
+        leads = [lead for _, lead in anchors]
+        self.lead = None if self.required_literals is None or None in leads else max(leads)  # type: ignore[type-var]
         self.literals = frozenset().union(*(lits for lits in part_literals if lits))  # type: ignore[misc]
-        self._parts = parts
-        self._part_literals = part_literals
-        self.full = (1 << len(parts)) - 1
+        self._sources = sources
+        self._part_anchors = anchors
+        self.full = (1 << len(sources)) - 1
         self.always = sum(1 << i for i, lits in enumerate(part_literals) if lits is None)
 
     def bind(self, bits: dict[str, int]) -> None:
         """Literal sets as the scanner's bit masks."""
+        self._bits = bits
         self.required = None if self.required_literals is None else _mask(self.required_literals, bits)
-        if not self._parts:
+        self.whole = _Part(self.pattern, self.required_literals, self.lead, bits)
+        if not self._sources:
             return
         alts_of: dict[int, int] = {}  # a literal's bit -> the alternatives it may let match
-        for i, lits in enumerate(self._part_literals):
+        for i, (lits, _) in enumerate(self._part_anchors):
             for lit in lits or ():
                 alts_of[bits[lit]] = alts_of.get(bits[lit], 0) | 1 << i
         self._alts_of = alts_of
         self._keys = _mask(self.literals, bits)
-        self._compiled: list[re.Pattern[str] | None] = [None] * len(self._parts)
-        self._choices: dict[int, tuple[re.Pattern[str], ...]] = {}
+        self._parts: list[_Part | None] = [None] * len(self._sources)
+        self._choices: dict[int, tuple[_Part, ...]] = {}
         self._narrowed: dict[int, re.Pattern[str]] = {}
 
     def _chosen(self, mask: int) -> int:
@@ -244,41 +353,34 @@ class _Gate:
             relevant ^= low
         return chosen
 
-    def choices(self, mask: int) -> tuple[re.Pattern[str], ...]:
-        """The patterns to run, in order: the whole, its allowed alternatives alone, or none."""
-        if not self._parts:
+    def choices(self, mask: int) -> tuple[_Part, ...]:
+        """What to run, in order: the whole, its allowed alternatives alone, or nothing."""
+        if not self._sources:
             if self.required is not None and not self.required & mask:
                 return ()
-            return (self.pattern,)
+            return (self.whole,)
         relevant = mask & self._keys
         found = self._choices.get(relevant)
         if found is None:
             chosen = self._chosen(mask)
             if chosen == self.full:
-                found = (self.pattern,)
+                found = (self.whole,)
             else:
-                found = tuple(self._part(i) for i in range(len(self._parts)) if chosen >> i & 1)
+                found = tuple(self._part(i) for i in range(len(self._sources)) if chosen >> i & 1)
             if len(self._choices) < _MAX_CHOICES:
                 self._choices[relevant] = found
         return found
 
-    def _part(self, i: int) -> re.Pattern[str]:
-        compiled = self._compiled[i]
-        if compiled is None:
-            compiled = self._compiled[i] = re.compile(self._parts[i], self.pattern.flags)
-        return compiled
-
-    def search(self, text: str, mask: int) -> re.Match[str] | None:
-        best = None
-        for pattern in self.choices(mask):
-            match = pattern.search(text)
-            if match is not None and (best is None or match.start() < best.start()):
-                best = match
-        return best
+    def _part(self, i: int) -> _Part:
+        part = self._parts[i]
+        if part is None:
+            literals, lead = self._part_anchors[i]
+            part = self._parts[i] = _Part(re.compile(self._sources[i], self.pattern.flags), literals, lead, self._bits)
+        return part
 
     def narrowed(self, mask: int) -> re.Pattern[str] | None:
         """The pattern cut to the alternatives a text holding `mask` allows; None: none does."""
-        if not self._parts:
+        if not self._sources:
             if self.required is not None and not self.required & mask:
                 return None
             return self.pattern
@@ -291,8 +393,8 @@ class _Gate:
         if narrowed is None:
             if len(self._narrowed) >= _MAX_NARROWED:
                 return self.pattern
-            parts = (part for i, part in enumerate(self._parts) if chosen >> i & 1)
-            narrowed = self._narrowed[chosen] = re.compile("|".join(parts), self.pattern.flags)
+            sources = (part for i, part in enumerate(self._sources) if chosen >> i & 1)
+            narrowed = self._narrowed[chosen] = re.compile("|".join(sources), self.pattern.flags)
         return narrowed
 
 
@@ -357,54 +459,68 @@ _UNPARSED: Literals = frozenset({"<unparsed>"})  # a source that does not parse 
 
 
 def _source_literals(source: str, flags: int) -> Literals | None:
+    return _source_anchor(source, flags)[0]
+
+
+def _source_anchor(source: str, flags: int) -> tuple[Literals | None, int | None]:
+    """(required literals, lead): `lead` bounds how far past a match's start the occurrence of
+    a required literal it holds begins (None: no bound known)."""
     if _sre_parse is None:
-        return None
+        return None, None
     try:
         parsed = _sre_parse.parse(source, flags)
     except re.error:
-        return _UNPARSED
+        return _UNPARSED, None
     try:
-        return _sequence(parsed)[1]
+        _, required, lead = _sequence(parsed)
     except (TypeError, ValueError, AttributeError, IndexError, RecursionError):
-        return None  # an unfamiliar parse tree: no prefilter, the regex decides
+        return None, None  # an unfamiliar parse tree: no prefilter, the regex decides
+    return required, lead
 
 
-# Each node gives (exact, required): `exact` the finite set of strings it matches (None: too
-# many or unknown), `required` a set of literals one of which every match contains (None: no
-# such set known). Zero-width assertions match the empty string.
+# Each node gives (exact, required, lead): `exact` the finite set of strings it matches (None:
+# too many or unknown), `required` a set of literals one of which every match contains (None:
+# no such set known), `lead` how far past the node's start such a literal begins at most (None:
+# no bound). Zero-width assertions match the empty string.
 
-def _sequence(items: Iterable[tuple[object, object]]) -> tuple[Literals | None, Literals | None]:
-    run: Literals | None = frozenset({""})  # exact strings of the run of items so far
-    candidates: list[Literals] = []
+def _sequence(items: _sre_parse.SubPattern) -> tuple[Literals | None, Literals | None, int | None]:
+    run: Literals = frozenset({""})  # exact strings of the run of items so far
+    run_at: int | None = 0  # where the run starts, at most
+    offset: int | None = 0  # the widest the items so far can be
+    candidates: list[tuple[Literals, int | None]] = []
     whole = True  # every item so far joined the run
     for op, av in items:
-        exact, required = _node(op, av)
-        if exact is not None and run is not None and len(run) * len(exact) <= _MAX_STRINGS:
+        exact, required, lead = _node(op, av)
+        width = _widest(items, op, av)
+        if exact is not None and len(run) * len(exact) <= _MAX_STRINGS:
             run = frozenset(a + b for a in run for b in exact)
+            offset = _plus(offset, width)
             continue
         whole = False
-        if run is not None:
-            candidates.append(run)
+        candidates.append((run, run_at))
         if required is not None:
-            candidates.append(required)
-        run = exact if exact is not None else frozenset({""})
-    if run is not None:
-        candidates.append(run)
-    return (run if whole else None), _best(candidates)
+            candidates.append((required, _plus(offset, lead)))
+        if exact is not None:
+            run, run_at = exact, offset
+        else:
+            run, run_at = frozenset({""}), _plus(offset, width)
+        offset = _plus(offset, width)
+    candidates.append((run, run_at))
+    return (run if whole else None), *_best(candidates)
 
 
-def _node(op: object, av: object) -> tuple[Literals | None, Literals | None]:
+def _node(op: object, av: object) -> tuple[Literals | None, Literals | None, int | None]:
     c = _c
     if op is c.LITERAL:
         char = chr(av)  # type: ignore[arg-type]
         if not _foldable(char):
-            return None, None  # non-ASCII: case twins not worth modelling; a space: see `_best`
-        return frozenset({fold(char)}), None
+            return None, None, None  # non-ASCII: case twins not worth modelling; a space: see `_best`
+        return frozenset({fold(char)}), None, None
     if op is c.IN:
         chars = _class_chars(av)  # type: ignore[arg-type]
-        return (frozenset(chars) if chars is not None else None), None
+        return (frozenset(chars) if chars is not None else None), None, None
     if op is c.AT:
-        return frozenset({""}), None
+        return frozenset({""}), None, None
     if op is c.SUBPATTERN:
         return _sequence(av[-1])  # type: ignore[index]
     if op is c.ATOMIC_GROUP:
@@ -413,34 +529,47 @@ def _node(op: object, av: object) -> tuple[Literals | None, Literals | None]:
         return _branch(av[1])  # type: ignore[index]
     if op in (c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", None)):
         low, high, sub = av  # type: ignore[misc]
-        exact, required = _sequence(sub)
+        exact, required, lead = _sequence(sub)
         if low == high == 1:
-            return exact, required
+            return exact, required, lead
         if low == 0:
             if high == 1 and exact is not None:
-                return exact | {""}, None
-            return None, None
-        return None, _best([s for s in (exact, required) if s is not None])
-    return None, None  # lookarounds, backreferences, `.`, negated literals: not read
+                return exact | {""}, None, None
+            return None, None, None
+        # The first repetition starts where the node does, and holds the literal.
+        return (None, *_best([(s, at) for s, at in ((exact, 0), (required, lead)) if s is not None]))
+    return None, None, None  # lookarounds, backreferences, `.`, negated literals: not read
 
 
-def _branch(alternatives: list[object]) -> tuple[Literals | None, Literals | None]:
+def _branch(alternatives: list[object]) -> tuple[Literals | None, Literals | None, int | None]:
     exacts: set[str] = set()
     required: set[str] = set()
     exact_ok = required_ok = True
+    lead: int | None = 0
     for alternative in alternatives:
-        exact, req = _sequence(alternative)  # type: ignore[arg-type]
+        exact, req, req_lead = _sequence(alternative)  # type: ignore[arg-type]
         if exact is None:
             exact_ok = False
         else:
             exacts |= exact
-        best = _best([s for s in (exact, req) if s is not None])
+        best, best_lead = _best([(s, at) for s, at in ((exact, 0), (req, req_lead)) if s is not None])
         if best is None:
             required_ok = False
         else:
             required |= best
+            lead = None if lead is None or best_lead is None else max(lead, best_lead)
     return (frozenset(exacts) if exact_ok and len(exacts) <= _MAX_STRINGS else None,
-            frozenset(required) if required_ok else None)
+            frozenset(required) if required_ok else None, lead if required_ok else None)
+
+
+def _widest(items: _sre_parse.SubPattern, op: object, av: object) -> int | None:
+    """The most characters one item can match; None: no bound."""
+    widest = _sre_parse.SubPattern(items.state, [(op, av)]).getwidth()[1]
+    return None if widest >= _sre_parse.MAXWIDTH else widest
+
+
+def _plus(a: int | None, b: int | None) -> int | None:
+    return None if a is None or b is None else a + b
 
 
 def _class_chars(items: list[tuple[object, object]]) -> set[str] | None:
@@ -468,14 +597,15 @@ def _foldable(char: str) -> bool:
     return char.isascii() or char.lower() == char == char.upper()
 
 
-def _best(candidates: list[Literals]) -> Literals | None:
-    """The most selective candidate: its commonest literal the rarest, then the fewest literals.
+def _best(candidates: list[tuple[Literals, int | None]]) -> tuple[Literals | None, int | None]:
+    """The most selective candidate: its commonest literal the rarest, then the fewest literals;
+    and its lead (see `_sequence`), as far as the literal kept inside a candidate string begins.
 
     Whitespace ends a run of literals, so "depressed (?:patients|mood)" gives "depressed", not
     a literal per word after it.
     """
-    best, best_key = None, None
-    for candidate in candidates:
+    best, best_key, best_lead = None, None, None
+    for candidate, lead in candidates:
         trimmed = frozenset(_longest_piece(s) for s in candidate)
         if not trimmed or "" in trimmed:
             continue
@@ -483,8 +613,10 @@ def _best(candidates: list[Literals]) -> Literals | None:
         trimmed = frozenset(s for s in trimmed if not any(o != s and o in s for o in trimmed))
         key = (min(map(_rarity, trimmed)), -len(trimmed))
         if best_key is None or key > best_key:
-            best, best_key = trimmed, key
-    return best
+            # Each candidate string holds a kept literal; the first such starts this far into it.
+            inside = max(min(s.find(t) for t in trimmed if t in s) for s in candidate)
+            best, best_key, best_lead = trimmed, key, _plus(lead, inside)
+    return best, best_lead
 
 
 def _rarity(literal: str) -> float:

@@ -12,7 +12,7 @@ from evidence_cli.tagging import cues
 from evidence_cli.tagging import design as design_module
 from evidence_cli.tagging import sample_size as sample_size_module
 from evidence_cli.tagging.claims import find_claims
-from evidence_cli.tagging.design import classify_design, subjects
+from evidence_cli.tagging.design import classify_record
 from evidence_cli.tagging.model import Tagging
 from evidence_cli.tagging.prefilter import LiteralScanner, union
 from evidence_cli.tagging.roles import BACKGROUND, TITLE, record_sentences
@@ -37,12 +37,11 @@ def tag_article(article: Article, rules: TopicRules) -> Tagging:
     titles = [s for s in sentences if s.role == TITLE]
     in_title, in_own, in_every = (union([s.present for s in group], scanner)  # type: ignore[misc]
                                   for group in (titles, titles + own, every))
-    design = classify_design(
+    design, humans, animals = classify_record(
         article.title, [s.norm for s in own], [s.norm for s in every],
         article.publication_types, mesh, present=(in_title, in_own, in_every),
     )
     n, n_sentence = sample_size(design, [(s.text, s.norm) for s in own], [s.present for s in own])
-    humans, animals = subjects(design, "\n".join([article.title, *(s.norm for s in own)]), mesh, in_own)
     types = {t.strip().lower() for t in article.publication_types}
     refs = {c.ref_type for c in article.corrections}
     return Tagging(

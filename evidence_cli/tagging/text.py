@@ -19,7 +19,7 @@ _NORMALIZE = str.maketrans({
 
 
 def normalize(text: str) -> str:
-    return text.translate(_NORMALIZE)
+    return text if text.isascii() else text.translate(_NORMALIZE)  # every character it maps is non-ASCII
 
 
 # --- sections -----------------------------------------------------------------------------------
