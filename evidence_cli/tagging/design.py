@@ -136,25 +136,6 @@ OTHER = _rx(r"\bcost[- ]effective\w*", r"\beconomic (?:evaluation|analysis|model
 RESULTS_LIKE = _rx(r"\bp\s*[<=>]", r"\bsignifican\w*", r"\d\s*%", r"\b95\s*% ?CI\b")
 
 
-def classify_design(
-    title: str,
-    own_sentences: Sequence[str],
-    all_sentences: Sequence[str],
-    publication_types: Sequence[str] = (),
-    mesh: Sequence[str] = (),
-    *,
-    present: tuple[Presence, Presence, Presence] | None = None,
-) -> str:
-    """One of tagging.model.DESIGNS.
-
-    `own_sentences` are the title's and the study's own sentences (normalized text, future-work
-    sentences and a primary study's background left out); `all_sentences` every sentence.
-    `present`: the regex literals (see `prefilter`) of the title, of the title with the own
-    sentences and of the title with all sentences, to skip patterns that cannot match.
-    """
-    return classify_record(title, own_sentences, all_sentences, publication_types, mesh, present=present)[0]
-
-
 def classify_record(
     title: str,
     own_sentences: Sequence[str],
@@ -164,8 +145,15 @@ def classify_record(
     *,
     present: tuple[Presence, Presence, Presence] | None = None,
 ) -> tuple[str, bool | None, bool]:
-    """(design, humans, animals): `classify_design` and `subjects` of one record, which ask some of
-    the same questions of the same text (the title with the study's own sentences): asked once."""
+    """(design, humans, animals) of one record: design one of tagging.model.DESIGNS; humans None
+    when the record cannot tell.
+
+    `own_sentences` are the title's and the study's own sentences (normalized text, future-work
+    sentences and a primary study's background left out); `all_sentences` every sentence.
+    `present`: the regex literals (see `prefilter`) of the title, of the title with the own
+    sentences and of the title with all sentences, to skip patterns that cannot match. Design
+    and subjects ask some of the same questions of the same text: each is asked once.
+    """
     in_title, in_own, in_every = present if present is not None else (None, None, None)
     own = _Text("\n".join([title, *own_sentences]), in_own)
     design = _design(_Text(title, in_title), own, _Text("\n".join([title, *all_sentences]), in_every),
@@ -233,11 +221,6 @@ def _design(title: _Text, own: _Text, every: _Text, publication_types: Sequence[
     return "other"
 
 
-def is_animal_study(own_text: str, mesh_lower: set[str] | frozenset[str] = frozenset(),
-                    present: Presence | None = None) -> bool:
-    return _is_animal_study(_Text(own_text, present), mesh_lower)
-
-
 def _is_animal_study(own: _Text, mesh_lower: set[str] | frozenset[str]) -> bool:
     if "animals" in mesh_lower and "humans" not in mesh_lower:
         return True
@@ -246,12 +229,8 @@ def _is_animal_study(own: _Text, mesh_lower: set[str] | frozenset[str]) -> bool:
     return own.has(ANIMAL) and not own.has(HUMAN)
 
 
-def subjects(design: str, own_text: str, mesh: Sequence[str], present: Presence | None = None) -> tuple[bool | None, bool]:
-    """(humans, animals): MeSH check tags when present, else the text (`present`: its literals)."""
-    return _subjects(design, _Text(own_text, present), mesh)
-
-
 def _subjects(design: str, own: _Text, mesh: Sequence[str]) -> tuple[bool | None, bool]:
+    """(humans, animals): MeSH check tags when present, else the text."""
     mesh_lower = {m.lower() for m in mesh}
     if mesh_lower & {"humans", "animals"}:
         return ("humans" in mesh_lower, "animals" in mesh_lower)
