@@ -3,7 +3,8 @@
 Streams: this process only cuts PubMed XML into each record's bytes and runs SQL; worker
 processes parse, tag and build the rows (see "in parallel" below), and records are stored here
 in file order, `BATCH_SIZE` per transaction, so a 30,000-record baseline file imports in flat
-memory. Files of one batch or less, and MEDLINE text, are parsed and tagged in this process. On a bad file (not UTF-8, not PubMed,
+memory. A file of one batch or less is parsed and tagged in this process, and so is MEDLINE
+text (its records are parsed here in any case). On a bad file (not UTF-8, not PubMed,
 truncated) the batches read before the error are stored, nothing of the batch in progress is
 written, and re-running the import on a fixed file is cheap: records cached unchanged and
 already tagged by this tagger version are neither retagged nor rewritten.
@@ -277,7 +278,10 @@ def _collect(future, job: _Job, seen: set[str]) -> Work:
         known = already_tagged(job.store, job.topic.id, list(articles.values()), job.version)
         for i, article in articles.items():
             row, tagging = rows[i]
-            rows[i] = (row, None if article.pmid in known else tagging or job.tagger(article))
+            if article.pmid in known:
+                rows[i] = (row, None)
+            elif tagging is None:  # the worker skipped it, but an earlier copy changed the cache since
+                rows[i] = (row, job.tagger(article))
     seen.update(row[0] for row, _ in rows)
     return "rows", rows
 

@@ -177,6 +177,24 @@ def test_missing_file_and_unknown_topic(ws: Path, tmp_path: Path) -> None:
     assert unknown.exit_code == ExitCode.USAGE and "unknown topic" in unknown.stderr
 
 
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_malformed_record_parsed_in_a_worker_keeps_the_batches_before(ws: Path, tmp_path: Path, workers: int) -> None:
+    """Workers parse the records: a broken one in the third batch of 2 stores the first two
+    batches, nothing of the third or after, and the error names the record's line in the file."""
+    from evidence_cli import ingest
+    from evidence_cli.errors import InputError
+    from evidence_cli.workspace import find_workspace
+
+    records = [xml_record(str(900000 + i)) for i in range(9)]
+    records[5] = records[5].replace("<Title>Invented Journal</Title>", "<Title>Invented Journal</Titel>")
+    path = tmp_path / "broken.xml"
+    path.write_bytes(xml_file("".join(records)))
+    with pytest.raises(InputError) as info:
+        ingest.import_file(find_workspace(ws), path, workers=workers, batch_size=2)
+    assert info.value.message.startswith(f"{path}: line 9: ") and "Titel" in info.value.message
+    assert cached(ws) == 4
+
+
 def test_truncated_file_keeps_whole_batches_only(ws: Path, tmp_path: Path) -> None:
     """1,200 records cut inside the last one: the first two batches of 500 stay, nothing of the third."""
     data = xml_file("".join(xml_record(str(900000 + i)) for i in range(1200)))

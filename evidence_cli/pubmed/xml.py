@@ -476,11 +476,18 @@ class _Cutter:
 
     def _has_special(self, start: int, end: int) -> bool:
         """Whether a comment, CDATA section or PI starts in buf[start:end] (one regex pass per block)."""
-        searched_from, searched_to, first = self._special
-        if not (searched_from <= start and (first >= start or (first < 0 and end <= searched_to))):
-            found = _SPECIAL.search(self.buf, start)
-            first = found.start() if found else -1
-            self._special = (start, len(self.buf), first)
+        searched_from, searched_to, first = self._special  # none in buf[from:to] before `first`
+        if searched_from <= start and first >= start:
+            return first < end
+        if searched_from <= start and first < 0:
+            if end <= searched_to:
+                return False
+            begin = max(start, searched_to - 1)  # only the bytes read since (a "<!" may straddle)
+        else:
+            begin = start
+        found = _SPECIAL.search(self.buf, begin)
+        first = found.start() if found else -1
+        self._special = (start, len(self.buf), first)
         return 0 <= first < end
 
     def _nested(self, name: bytes, start: int, end: int) -> bool:
