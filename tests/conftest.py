@@ -30,6 +30,19 @@ patterns = ['\\brapid(?:ly)? (?:anti-?depress\\w*|relief)']
 FAST_RATE = 200.0
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _user_cache_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The per-user folder where NCBI's rate-limit state is shared (see `shared_rate_state`): a
+    scratch one, so tests never write to the real ~/.cache (subprocesses inherit it)."""
+    before = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("user-cache"))
+    yield
+    if before is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = before
+
+
 @pytest.fixture
 def make_fake() -> Iterator[Callable[..., FakeEutils]]:
     """make_fake(records, source="synthetic"|"samples", rate_limit=...) -> a started FakeEutils."""

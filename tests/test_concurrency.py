@@ -1,5 +1,6 @@
 """Two processes on one workspace: a second refresh exits LOCKED (or waits with --wait), readers
 and an import run alongside, nothing is corrupted, and together they keep NCBI's rate limit.
+Two workspaces of one user refreshing at once keep it together too.
 """
 
 from __future__ import annotations
@@ -146,3 +147,23 @@ def test_the_lock_dies_with_its_process(setup):
     outcomes = [r[0] for r in conn.execute("SELECT outcome FROM runs WHERE topic = ? ORDER BY id", (TOPIC,))]
     conn.close()
     assert outcomes[-1] == "complete" and "running" not in outcomes
+
+
+def test_two_workspaces_refreshing_at_once_keep_the_rate_together(setup, tmp_path):
+    """Two cron jobs of one user in two workspaces: the limiter's state is the user's, per server
+    and key (not the workspace's), so together they stay within NCBI's 3 requests/s."""
+    fake, root = setup
+    other = make_workspace(tmp_path / "ws2")
+    env = ncbi_rate_env(fake, XDG_CACHE_HOME=str(tmp_path / "user-cache"))
+    first = start(root, env, "refresh")
+    wait_for_lock_holder(root, first)
+    second = start(other, env, "refresh")
+    _, err1 = first.communicate(timeout=120)
+    _, err2 = second.communicate(timeout=120)
+    assert first.returncode == 0, err1
+    assert second.returncode == 0, err2
+    assert assert_healthy(root) == assert_healthy(other) == set(fake.records)
+    assert not [r for r in fake.log if r.status == 429]
+    assert len(fake.requests("efetch")) == 2 * 3  # both fetched everything, in overlapping runs
+    assert max_in_window(r.time for r in fake.log) <= 3
+    assert list((tmp_path / "user-cache" / "evidence").glob("eutils-rate-*.state"))

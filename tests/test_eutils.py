@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import date, timedelta
 
@@ -48,10 +49,26 @@ def test_missing_email_warns_once(make_fake, capsys, monkeypatch):
 def test_config_from_env(tmp_path):
     config = ClientConfig.from_env(tmp_path, {"NCBI_API_KEY": "k", "EVIDENCE_EUTILS_URL": "http://127.0.0.1:1/x"})
     assert config.rate == 10 and config.base_url == "http://127.0.0.1:1/x/"
-    assert config.rate_state == tmp_path / "eutils-rate.state"
+    assert config.rate_state == tmp_path / "eutils-rate.state"  # no home folder: the workspace's cache
     assert ClientConfig.from_env(None, {}).rate == 3
     with pytest.raises(UsageError, match="EVIDENCE_RATE"):
         ClientConfig.from_env(None, {"EVIDENCE_RATE": "fast"})
+
+
+def test_rate_state_is_shared_by_every_workspace_of_a_user_per_server_and_key(tmp_path):
+    home = {"HOME": str(tmp_path / "home"), "EVIDENCE_EUTILS_URL": "http://127.0.0.1:8123/"}
+    one, two = (ClientConfig.from_env(tmp_path / ws / "cache", home).rate_state for ws in ("a", "b"))
+    assert one == two and one.parent == tmp_path / "home" / ".cache" / "evidence"
+    xdg = ClientConfig.from_env(tmp_path / "a", {**home, "XDG_CACHE_HOME": str(tmp_path / "xdg")}).rate_state
+    assert xdg.parent == tmp_path / "xdg" / "evidence" and xdg.name == one.name
+    others = [ClientConfig.from_env(None, {**home, **extra}).rate_state for extra in (
+        {"NCBI_API_KEY": "k1"}, {"NCBI_API_KEY": "k2"}, {"EVIDENCE_EUTILS_URL": "http://127.0.0.1:8124/"})]
+    assert len({one, *others}) == 4  # another key or server: another budget
+    assert all("k1" not in p.name and "k2" not in p.name for p in others)
+    (tmp_path / "ro").mkdir(mode=0o500)
+    if not os.access(tmp_path / "ro", os.W_OK):  # root writes anywhere: nothing to check then
+        ro = ClientConfig.from_env(tmp_path / "a" / "cache", {**home, "XDG_CACHE_HOME": str(tmp_path / "ro")})
+        assert ro.rate_state == tmp_path / "a" / "cache" / "eutils-rate.state"
 
 
 def test_the_rate_never_exceeds_ncbis_limit_on_ncbis_server(tmp_path):

@@ -1,7 +1,7 @@
 """The E-utilities client: the only module of the project that speaks HTTP.
 
 One `requests.Session` (keep-alive), `tool`/`email`/`api_key` on every request, connect and read
-timeouts, POST past 200 ids, NCBI's rate limit shared through the cache folder (ratelimit.py),
+timeouts, POST past 200 ids, NCBI's rate limit shared by the user's processes (ratelimit.py),
 and retries with exponential backoff and jitter on everything NCBI does when it is busy: 429,
 5xx pages, dropped connections, read timeouts, truncated bodies, and an `<ERROR>` in a 200 body
 that means "try again". Retries stop after a bounded total time with a `NetworkError`.
@@ -100,8 +100,30 @@ class ClientConfig:
             connect_timeout=min(_env_float(env, "EVIDENCE_TIMEOUT", cls.connect_timeout), cls.connect_timeout),
             retry_seconds=_env_float(env, "EVIDENCE_RETRY_SECONDS", cls.retry_seconds),
             backoff_base=_env_float(env, "EVIDENCE_BACKOFF", cls.backoff_base),
-            rate_state=cache_dir / RATE_STATE_FILE if cache_dir is not None else None,
+            rate_state=shared_rate_state(base, api_key, env) or (cache_dir / RATE_STATE_FILE if cache_dir else None),
         )
+
+
+def shared_rate_state(base_url: str, api_key: str | None, env: Mapping[str, str]) -> Path | None:
+    """The limiter's state file shared by every workspace of this user that talks to the same
+    server with the same key (NCBI counts requests per key, or per IP address without one), so
+    two cron jobs in two workspaces stay within the limit together. It lives in the user's cache
+    folder ($XDG_CACHE_HOME, else ~/.cache); None when there is none we can write to."""
+    import hashlib
+    from urllib.parse import urlsplit
+
+    root = env.get("XDG_CACHE_HOME") or (str(Path(env["HOME"]) / ".cache") if env.get("HOME") else None)
+    if not root or not Path(root).is_absolute():
+        return None
+    parts = urlsplit(base_url)
+    key = hashlib.sha256(api_key.encode()).hexdigest() if api_key else "no-key"
+    digest = hashlib.sha256(f"{parts.netloc.lower()}\n{key}".encode()).hexdigest()[:16]
+    folder = Path(root) / "evidence"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return folder / f"eutils-rate-{digest}.state" if os.access(folder, os.W_OK) else None
 
 
 def ncbi_rate_cap(base_url: str, api_key: str | None) -> float | None:

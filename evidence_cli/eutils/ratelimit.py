@@ -1,4 +1,4 @@
-"""NCBI's request rate limit, shared by every process that uses the same cache folder.
+"""NCBI's request rate limit, shared by every process that uses the same state file.
 
 NCBI allows 3 requests per second (10 with an API key) per key or IP address. Two cron jobs on
 one machine must stay within it together, so the limiter's state lives in a small file guarded
