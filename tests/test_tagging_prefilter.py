@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from evidence_cli.tagging import compile_rules, cues, design, prefilter, sample_size
 from evidence_cli.tagging.claims import claim_spans, may_name
 from evidence_cli.tagging.prefilter import (
+    STOPS,
     LiteralScanner,
     _alternatives,
     _foldable,
@@ -100,12 +101,12 @@ def test_presence_holds_exactly_the_literals_in_the_folded_text(text: str) -> No
 
 
 def test_word_caches_that_overflow_start_again(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(prefilter, "_MAX_CACHED_TOKENS", 2)
+    monkeypatch.setattr(prefilter, "_MAX_CACHED_RUNS", 2)
     scanner = LiteralScanner(GENERIC)
     texts = ["Patients were randomized (n = 12).", "No significant difference; p < .05", "Patients again."]
     for text in texts * 2:
         assert scanner.presence(text).found == {lit for lit in scanner.bits if lit in fold(text)}
-        assert len(scanner._by_token) <= 2 and len(scanner._by_run) <= 2
+        assert len(scanner._by_run) <= 2
 
 
 @settings(max_examples=200, deadline=None)
@@ -118,43 +119,64 @@ def test_may_name_is_false_only_when_no_claim_span(text: str) -> None:
             assert may_name(present, claim), (claim.id, norm)
 
 
-def _anchored(patterns: list[re.Pattern[str]]) -> list[tuple[re.Pattern[str], frozenset[str], int]]:
-    """Each pattern and each of its alternatives, with its literals and lead where it has both."""
+def _anchored(patterns: list[re.Pattern[str]]) -> list[tuple[re.Pattern[str], frozenset[str], int | None, str]]:
+    """Each pattern and each of its alternatives, with its literals, lead and stop characters."""
     out = []
     for pattern in patterns:
         for source in [pattern.pattern, *(_alternatives(pattern) or [])]:
-            literals, lead = _source_anchor(source, pattern.flags)
-            if literals and lead is not None:
-                out.append((re.compile(source, pattern.flags), literals, lead))
+            anchor = _source_anchor(source, pattern.flags)
+            stops = "".join(sorted(STOPS - anchor.eaten))
+            if anchor.literals and (anchor.lead is not None or stops):
+                out.append((re.compile(source, pattern.flags), anchor.literals, anchor.lead, stops))
     return out
 
 
 ANCHORED = _anchored(GENERIC + CLAIM_REGEXES)
+_STOPPY = st.sampled_from([".", ",", ";", ":", "(", ")", "%", "=", "/", "\n", "!", "?", "[", "]"])
+STOPPY_TEXTS = st.lists(st.one_of(_TOKENS, _STOPPY, st.text(max_size=4)), max_size=25).map(" ".join)
 
 
 @settings(max_examples=300, deadline=None)
-@given(TEXTS)
-def test_every_match_holds_a_literal_within_its_lead(text: str) -> None:
+@given(STOPPY_TEXTS)
+def test_every_match_holds_a_literal_within_its_lead_and_stops(text: str) -> None:
     """What lets a search start just before a literal: each match holds one of the literals,
-    beginning at most `lead` characters after the match does."""
+    beginning at most `lead` characters after the match does, with no stop character it cannot
+    match between its start and the literal."""
     norm = normalize(text)
     folded = fold(norm)
-    for pattern, literals, lead in ANCHORED:
+    for pattern, literals, lead, stops in ANCHORED:
         for match in pattern.finditer(norm):
             s = match.start()
-            assert any(0 <= folded.find(lit, s, s + lead + len(lit)) for lit in literals), (pattern.pattern[:80], norm)
+            last = s + lead if lead is not None else match.end()
+            places = [q for lit in literals for q in range(s, last + 1) if folded.startswith(lit, q)]
+            assert any(not set(norm[s:q]) & set(stops) for q in places), (pattern.pattern[:80], norm)
+
+
+@settings(max_examples=200, deadline=None)
+@given(STOPPY_TEXTS, st.integers(0, 30), st.integers(0, 80))
+def test_gated_search_equals_plain_search_across_stops(text: str, start: int, length: int) -> None:
+    norm = normalize(text)
+    present = SCANNER.presence(norm)
+    part = norm[start:start + length]
+    for pattern in GENERIC + CLAIM_REGEXES:
+        plain = pattern.search(part)
+        found = search(pattern, part, present)
+        assert (plain and plain.span()) == (found and found.span()), pattern.pattern[:80]
+        assert has(pattern, part, present) == (plain is not None), pattern.pattern[:80]
 
 
 def test_leads_of_simple_patterns() -> None:
-    def anchor(source: str) -> tuple[set[str] | None, int | None]:
-        literals, lead = _source_anchor(source, re.IGNORECASE)
-        return (None if literals is None else set(literals)), lead
+    def anchor(source: str) -> tuple[set[str] | None, int | None, str]:
+        found = _source_anchor(source, re.IGNORECASE)
+        return (None if found.literals is None else set(found.literals)), found.lead, "".join(sorted(found.eaten))
 
-    assert anchor(r"\bsuicid\w*") == ({"suicid"}, 0)
-    assert anchor(r"(?<![\w-])(?:the|a) case\b") == ({"case"}, 4)  # after "the " at most; lookbehinds take no room
-    assert anchor(r"\bx?y?(?:patients?|cases)") == ({"patient", "cases"}, 2)
-    assert anchor(r"\d+ patients") == ({"patients"}, None)  # how far in: no bound
-    assert anchor(r"(?:ab|cd)+ ?") == ({"ab", "cd"}, 0)  # the first repetition holds it
+    assert anchor(r"\bsuicid\w*") == ({"suicid"}, 0, "")
+    assert anchor(r"(?<![\w-])(?:the|a) case\b") == ({"case"}, 4, "")  # after "the " at most; lookbehinds take no room
+    assert anchor(r"\bx?y?(?:patients?|cases)") == ({"patient", "cases"}, 2, "")
+    assert anchor(r"\d+ patients") == ({"patients"}, None, "")  # how far in: no bound; only digits and a space before
+    assert anchor(r"\d+[.,]?\d*\s+patients") == ({"patients"}, None, "\n,.")
+    assert anchor(r"[^;]+ patients") == ({"patients"}, None, "".join(sorted(STOPS - {";"})))
+    assert anchor(r"(?:ab|cd)+ ?") == ({"ab", "cd"}, 0, "")  # the first repetition holds it
 
 
 def test_literals_of_simple_patterns() -> None:

@@ -15,17 +15,20 @@ a sentence (a clause, a span) is in the sentence, words joined by newlines keep 
 a claim's masked text (look-alikes blanked to spaces, see `claims.masked`) holds no literal
 that the sentence does not.
 
-Speed, without changing an answer: a set of literals is an int (one bit per literal); a word's
-literals are remembered by the word and by its runs of characters that literals use (few
-distinct runs: "(depression," and "depression." are both "depression"); an alternation whose
-text allows a few alternatives runs those alone, leftmost match first, which is the match the
-whole finds, and with no regex compiled per set of alternatives.
+Speed, without changing an answer: a set of literals is an int (one bit per literal); a text's
+literals are remembered by its runs of the characters literals use (few distinct runs:
+"(depression," and "depression." are both "depression"); an alternation whose text allows a
+few alternatives runs those alone, leftmost match first, which is the match the whole finds,
+with no regex compiled per set of alternatives; and a regex runs from just before the first
+place its literal can be, as far back as its matches can reach (see `_Anchor`).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from functools import cache
+from typing import NamedTuple
 
 try:  # the parser of the standard `re` module: private, so read defensively
     from re import _constants as _c
@@ -39,8 +42,10 @@ _FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k
 
 _MAX_STRINGS = 64  # beyond this many alternatives a run of literals is cut
 _MAX_CLASS = 10  # a character class of up to this many characters is read as alternatives
-_MAX_CACHED_TOKENS = 100_000  # distinct words (and distinct runs) remembered per scanner (a few MB each)
+_MAX_CACHED_RUNS = 100_000  # distinct runs of literal characters remembered per scanner (a few MB)
 _MAX_NARROWED = 512  # alternations compiled per pattern from the alternatives a text allows (`finditer`)
+_MAX_PROBE_LEAD = 8  # a match is tried at each place up to this far before a literal...
+_MAX_PROBES = 12  # ...for up to this many places of literals; else one search runs from the first
 _MAX_CHOICES = 4096  # alternative sets remembered per pattern, by the literals that chose them
 
 Literals = frozenset[str]
@@ -70,11 +75,10 @@ class LiteralScanner:
         # At each position the longest literal starting there; the shorter ones are its prefixes.
         self._finder = re.compile(f"(?=({_trie(universe)}))") if universe else None
         self._prefixes = {lit: _mask((lit[:n] for n in range(1, len(lit) + 1)), self.bits) for lit in universe}
-        # A literal holds only these characters, so it lies inside one run of them: a word's
-        # literals are its runs' ("depression," and "(depression" share "depression"'s).
+        # A literal holds only these characters (never whitespace), so it lies inside one run of
+        # them: a text's literals are its runs' ("depression," and "(depression" are "depression").
         alphabet = sorted(set("".join(universe)))
         self._runs = re.compile(f"[{''.join(map(re.escape, alphabet))}]+").findall if alphabet else None
-        self._by_token: dict[str, int] = {}  # a literal never spans whitespace
         self._by_run: dict[str, int] = {}
         self._masks: dict[int, int] = {}  # one int object per distinct set, shared by the caches
 
@@ -83,31 +87,22 @@ class LiteralScanner:
 
     def mask(self, text: str) -> int:
         """The literals `text` holds, as bits (see `bits`)."""
-        cache = self._by_token
+        if self._runs is None:
+            return 0
+        cache = self._by_run
         found = 0
-        for token in fold(text).split():
-            hit = cache.get(token)
-            found |= self._token(token) if hit is None else hit
+        for run in self._runs(fold(text)):
+            hit = cache.get(run)
+            if hit is None:
+                if len(cache) >= _MAX_CACHED_RUNS:
+                    cache.clear()
+                hit = cache[run] = self._scan(run)
+            found |= hit
         return found
 
     def literals(self, mask: int) -> frozenset[str]:
         """The literals a mask stands for (for tests and debugging)."""
         return frozenset(lit for lit, bit in self.bits.items() if mask & bit)
-
-    def _token(self, token: str) -> int:
-        cache, runs = self._by_token, self._by_run
-        if len(cache) >= _MAX_CACHED_TOKENS:
-            cache.clear()
-        found = 0
-        for run in self._runs(token) if self._runs is not None else ():
-            hit = runs.get(run)
-            if hit is None:
-                if len(runs) >= _MAX_CACHED_TOKENS:
-                    runs.clear()
-                hit = runs[run] = self._scan(run)
-            found |= hit
-        cache[token] = found
-        return found
 
     def _scan(self, run: str) -> int:
         found = 0
@@ -174,7 +169,7 @@ def has(pattern: re.Pattern[str], text: str, present: Presence | None) -> bool:
         return False  # the common case, decided without a call
     folded = None
     for part in gate.choices(mask):
-        if folded is None and part.lead is not None:
+        if folded is None and part.bits:
             folded = _folded(text)
         if part.search(text, folded, mask) is not None:
             return True
@@ -200,7 +195,7 @@ def finditer(pattern: re.Pattern[str], text: str, present: Presence | None) -> I
     parts = gate.choices(mask)
     folded = _folded(text) if parts else None
     if len(parts) == 1:
-        at = parts[0].start(folded, mask)
+        at = parts[0].start(text, folded, mask)
         return iter(()) if at < 0 else parts[0].pattern.finditer(text, at)
     if not parts:
         return iter(())
@@ -250,23 +245,25 @@ def _mask(literals: Iterable[str], bits: dict[str, int]) -> int:
 class _Part:
     """A regex to run (one alternative alone, or a whole pattern), and where its matches can start."""
 
-    __slots__ = ("bits", "empty", "lead", "literal_of", "pattern")
+    __slots__ = ("back", "bits", "empty", "lead", "literal_of", "pattern")
 
-    def __init__(self, pattern: re.Pattern[str], literals: Literals | None, lead: int | None,
-                 bits: dict[str, int]) -> None:
+    def __init__(self, pattern: re.Pattern[str], anchor: _Anchor, bits: dict[str, int]) -> None:
         self.pattern = pattern
-        self.bits = _mask(literals or (), bits)
-        self.literal_of = {bits[lit]: lit for lit in literals or ()}
-        # Every match holds one of `literals` starting at most `lead` characters into it.
-        self.lead = lead if literals else None
+        literals = anchor.literals or ()
+        self.bits = _mask(literals, bits)
+        self.literal_of = {bits[lit]: lit for lit in literals}
+        # Every match holds one of its literals starting at most `lead` characters into it, and
+        # holds none of the stop characters it cannot match before it: `back` finds the last.
+        self.lead = anchor.lead if literals else None
+        self.back = _last_of(STOPS - anchor.eaten) if literals else None
         self.empty = _may_be_empty(pattern)
 
-    def start(self, folded: str | None, mask: int, pos: int = 0) -> int:
+    def start(self, text: str, folded: str | None, mask: int, pos: int = 0) -> int:
         """Where a match at or after `pos` can start at the earliest; -1: nowhere.
 
         `folded`: `fold(text)`, same positions (None: unknown, start at `pos`).
         """
-        if self.lead is None or folded is None:
+        if folded is None or not self.bits:
             return pos
         first = -1
         relevant = self.bits & mask
@@ -278,13 +275,58 @@ class _Part:
                 first = at
         if first < 0:
             return -1  # no literal a match must hold is in the rest of the text
-        return max(pos, first - self.lead)
+        start = pos if self.lead is None else max(pos, first - self.lead)
+        if self.back is not None and first > start:
+            stop = self.back.match(text, start, first)  # the last stop character before the literal
+            if stop is not None:
+                start = stop.end()
+        return start
 
     def search(self, text: str, folded: str | None, mask: int, pos: int = 0) -> re.Match[str] | None:
-        """The leftmost match at or after `pos`: from where one can start, the search sees the same
-        string (lookbehinds, \\b and ^ look at the real text before it), so finds the same match."""
-        at = self.start(folded, mask, pos)
+        """The leftmost match at or after `pos`. Where a match can start is near a literal it holds,
+        and a match tried there (`match`, or a search from there) sees the same string as a search
+        from `pos` (lookbehinds, \\b and ^ look at the real text before it), so finds the same match."""
+        if folded is None or not self.bits:
+            return self.pattern.search(text, pos)
+        lead = self.lead
+        if lead is not None and lead <= _MAX_PROBE_LEAD:
+            starts = self.starts(folded, mask, pos)
+            if starts is not None:
+                match = self.pattern.match
+                tried = pos  # every start before this was tried
+                for at in starts:
+                    for start in range(max(tried, at - lead), at + 1):
+                        found = match(text, start)
+                        if found is not None:
+                            return found
+                    tried = max(tried, at + 1)
+                return None
+        at = self.start(text, folded, mask, pos)
         return None if at < 0 else self.pattern.search(text, at)
+
+    def starts(self, folded: str, mask: int, pos: int) -> list[int] | None:
+        """Every place at or after `pos` where a literal of the part begins, in order; None: too many
+        to try one by one."""
+        found: list[int] = []
+        relevant = self.bits & mask
+        while relevant:
+            low = relevant & -relevant
+            relevant ^= low
+            literal = self.literal_of[low]
+            at = folded.find(literal, pos)
+            while at >= 0:
+                if len(found) >= _MAX_PROBES:
+                    return None
+                found.append(at)
+                at = folded.find(literal, at + 1)
+        found.sort()
+        return found
+
+
+@cache
+def _last_of(stops: frozenset[str]) -> re.Pattern[str] | None:
+    """A regex whose match in text[a:b] ends just after its last character in `stops`."""
+    return re.compile("(?s).*[" + "".join(map(re.escape, sorted(stops))) + "]") if stops else None
 
 
 def _may_be_empty(pattern: re.Pattern[str]) -> bool:
@@ -300,7 +342,7 @@ class _Gate:
     """One pattern's literals, and for a top-level alternation each alternative's."""
 
     __slots__ = ("_alts_of", "_bits", "_choices", "_keys", "_narrowed", "_part_anchors", "_parts", "_sources",
-                 "always", "full", "lead", "literals", "pattern", "required", "required_literals", "whole")
+                 "always", "anchor", "full", "literals", "pattern", "required", "required_literals", "whole")
 
     def __init__(self, pattern: re.Pattern[str]) -> None:
         self.pattern = pattern
@@ -308,19 +350,20 @@ class _Gate:
         self.required: int | None = None  # set by `bind`
         sources = _alternatives(pattern)
         anchors = [_source_anchor(part, pattern.flags) for part in sources] if sources else []
-        if not sources or any(lits is _UNPARSED for lits, _ in anchors):
-            self.required_literals, self.lead = (
-                _source_anchor(pattern.pattern, pattern.flags) if isinstance(pattern.pattern, str) else (None, None))
-            if self.required_literals is _UNPARSED:
-                self.required_literals = self.lead = None
+        if not sources or any(a.literals is _UNPARSED for a in anchors):
+            anchor = _source_anchor(pattern.pattern, pattern.flags) if isinstance(pattern.pattern, str) else _NO_ANCHOR
+            self.anchor = _NO_ANCHOR if anchor.literals is _UNPARSED else anchor
+            self.required_literals = self.anchor.literals
             self.literals: frozenset[str] = self.required_literals or frozenset()
             return
-        part_literals = [lits for lits, _ in anchors]
+        part_literals = [a.literals for a in anchors]
         # The whole requires one of its alternatives' literals, when each has some.
         self.required_literals = (None if None in part_literals
                                   else frozenset().union(*part_literals))  # type: ignore[arg-type]
-        leads = [lead for _, lead in anchors]
-        self.lead = None if self.required_literals is None or None in leads else max(leads)  # type: ignore[type-var]
+        leads = [a.lead for a in anchors]
+        self.anchor = _NO_ANCHOR if self.required_literals is None else _Anchor(
+            self.required_literals, None if None in leads else max(leads),  # type: ignore[type-var]
+            frozenset().union(*(a.eaten for a in anchors)))
         self.literals = frozenset().union(*(lits for lits in part_literals if lits))  # type: ignore[misc]
         self._sources = sources
         self._part_anchors = anchors
@@ -331,12 +374,12 @@ class _Gate:
         """Literal sets as the scanner's bit masks."""
         self._bits = bits
         self.required = None if self.required_literals is None else _mask(self.required_literals, bits)
-        self.whole = _Part(self.pattern, self.required_literals, self.lead, bits)
+        self.whole = _Part(self.pattern, self.anchor, bits)
         if not self._sources:
             return
         alts_of: dict[int, int] = {}  # a literal's bit -> the alternatives it may let match
-        for i, (lits, _) in enumerate(self._part_anchors):
-            for lit in lits or ():
+        for i, anchor in enumerate(self._part_anchors):
+            for lit in anchor.literals or ():
                 alts_of[bits[lit]] = alts_of.get(bits[lit], 0) | 1 << i
         self._alts_of = alts_of
         self._keys = _mask(self.literals, bits)
@@ -374,8 +417,8 @@ class _Gate:
     def _part(self, i: int) -> _Part:
         part = self._parts[i]
         if part is None:
-            literals, lead = self._part_anchors[i]
-            part = self._parts[i] = _Part(re.compile(self._sources[i], self.pattern.flags), literals, lead, self._bits)
+            part = self._parts[i] = _Part(re.compile(self._sources[i], self.pattern.flags), self._part_anchors[i],
+                                          self._bits)
         return part
 
     def narrowed(self, mask: int) -> re.Pattern[str] | None:
@@ -459,68 +502,78 @@ _UNPARSED: Literals = frozenset({"<unparsed>"})  # a source that does not parse 
 
 
 def _source_literals(source: str, flags: int) -> Literals | None:
-    return _source_anchor(source, flags)[0]
+    return _source_anchor(source, flags).literals
 
 
-def _source_anchor(source: str, flags: int) -> tuple[Literals | None, int | None]:
-    """(required literals, lead): `lead` bounds how far past a match's start the occurrence of
-    a required literal it holds begins (None: no bound known)."""
+class _Anchor(NamedTuple):
+    """Where in a match its required literal begins: at most `lead` characters past the match's
+    start (None: no bound), with no character of `STOPS` but those in `eaten` before it."""
+
+    literals: Literals | None
+    lead: int | None = None
+    eaten: frozenset[str] = frozenset()
+
+
+def _source_anchor(source: str, flags: int) -> _Anchor:
+    """The required literals of a regex source (`_UNPARSED`: it does not parse), and where they lie."""
     if _sre_parse is None:
-        return None, None
+        return _Anchor(None)
     try:
         parsed = _sre_parse.parse(source, flags)
     except re.error:
-        return _UNPARSED, None
+        return _Anchor(_UNPARSED)
     try:
-        _, required, lead = _sequence(parsed)
+        return _sequence(parsed)[1]
     except (TypeError, ValueError, AttributeError, IndexError, RecursionError):
-        return None, None  # an unfamiliar parse tree: no prefilter, the regex decides
-    return required, lead
+        return _Anchor(None)  # an unfamiliar parse tree: no prefilter, the regex decides
 
 
-# Each node gives (exact, required, lead): `exact` the finite set of strings it matches (None:
-# too many or unknown), `required` a set of literals one of which every match contains (None:
-# no such set known), `lead` how far past the node's start such a literal begins at most (None:
-# no bound). Zero-width assertions match the empty string.
+# Each node gives (exact, anchor): `exact` the finite set of strings it matches (None: too many
+# or unknown), `anchor.literals` a set of literals one of which every match contains (None: no
+# such set known), and where such a literal begins past the node's start (see `_Anchor`).
+# Zero-width assertions match the empty string.
 
-def _sequence(items: _sre_parse.SubPattern) -> tuple[Literals | None, Literals | None, int | None]:
+def _sequence(items: _sre_parse.SubPattern) -> tuple[Literals | None, _Anchor]:
     run: Literals = frozenset({""})  # exact strings of the run of items so far
     run_at: int | None = 0  # where the run starts, at most
     offset: int | None = 0  # the widest the items so far can be
-    candidates: list[tuple[Literals, int | None]] = []
+    eaten: frozenset[str] = frozenset()  # the stop characters the items so far can match
+    candidates: list[_Anchor] = []
     whole = True  # every item so far joined the run
     for op, av in items:
-        exact, required, lead = _node(op, av)
+        exact, inner = _node(op, av)
         width = _widest(items, op, av)
         if exact is not None and len(run) * len(exact) <= _MAX_STRINGS:
             run = frozenset(a + b for a in run for b in exact)
             offset = _plus(offset, width)
+            eaten |= _eats(op, av)
             continue
         whole = False
-        candidates.append((run, run_at))
-        if required is not None:
-            candidates.append((required, _plus(offset, lead)))
+        candidates.append(_Anchor(run, run_at, eaten))
+        if inner.literals is not None:
+            candidates.append(_Anchor(inner.literals, _plus(offset, inner.lead), eaten | inner.eaten))
         if exact is not None:
             run, run_at = exact, offset
         else:
             run, run_at = frozenset({""}), _plus(offset, width)
         offset = _plus(offset, width)
-    candidates.append((run, run_at))
-    return (run if whole else None), *_best(candidates)
+        eaten |= _eats(op, av)
+    candidates.append(_Anchor(run, run_at, eaten))
+    return (run if whole else None), _best(candidates)
 
 
-def _node(op: object, av: object) -> tuple[Literals | None, Literals | None, int | None]:
+def _node(op: object, av: object) -> tuple[Literals | None, _Anchor]:
     c = _c
     if op is c.LITERAL:
         char = chr(av)  # type: ignore[arg-type]
         if not _foldable(char):
-            return None, None, None  # non-ASCII: case twins not worth modelling; a space: see `_best`
-        return frozenset({fold(char)}), None, None
+            return None, _NO_ANCHOR  # non-ASCII: case twins not worth modelling; a space: see `_best`
+        return frozenset({fold(char)}), _NO_ANCHOR
     if op is c.IN:
         chars = _class_chars(av)  # type: ignore[arg-type]
-        return (frozenset(chars) if chars is not None else None), None, None
+        return (frozenset(chars) if chars is not None else None), _NO_ANCHOR
     if op is c.AT:
-        return frozenset({""}), None, None
+        return frozenset({""}), _NO_ANCHOR
     if op is c.SUBPATTERN:
         return _sequence(av[-1])  # type: ignore[index]
     if op is c.ATOMIC_GROUP:
@@ -529,37 +582,42 @@ def _node(op: object, av: object) -> tuple[Literals | None, Literals | None, int
         return _branch(av[1])  # type: ignore[index]
     if op in (c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", None)):
         low, high, sub = av  # type: ignore[misc]
-        exact, required, lead = _sequence(sub)
+        exact, inner = _sequence(sub)
         if low == high == 1:
-            return exact, required, lead
+            return exact, inner
         if low == 0:
             if high == 1 and exact is not None:
-                return exact | {""}, None, None
-            return None, None, None
+                return exact | {""}, _NO_ANCHOR
+            return None, _NO_ANCHOR
         # The first repetition starts where the node does, and holds the literal.
-        return (None, *_best([(s, at) for s, at in ((exact, 0), (required, lead)) if s is not None]))
-    return None, None, None  # lookarounds, backreferences, `.`, negated literals: not read
+        return None, _best([a for a in (_Anchor(exact, 0), inner) if a.literals is not None])
+    return None, _NO_ANCHOR  # lookarounds, backreferences, `.`, negated literals: not read
 
 
-def _branch(alternatives: list[object]) -> tuple[Literals | None, Literals | None, int | None]:
+_NO_ANCHOR = _Anchor(None)
+
+
+def _branch(alternatives: list[object]) -> tuple[Literals | None, _Anchor]:
     exacts: set[str] = set()
     required: set[str] = set()
     exact_ok = required_ok = True
     lead: int | None = 0
+    eaten: frozenset[str] = frozenset()
     for alternative in alternatives:
-        exact, req, req_lead = _sequence(alternative)  # type: ignore[arg-type]
+        exact, inner = _sequence(alternative)  # type: ignore[arg-type]
         if exact is None:
             exact_ok = False
         else:
             exacts |= exact
-        best, best_lead = _best([(s, at) for s, at in ((exact, 0), (req, req_lead)) if s is not None])
-        if best is None:
+        best = _best([a for a in (_Anchor(exact, 0), inner) if a.literals is not None])
+        if best.literals is None:
             required_ok = False
         else:
-            required |= best
-            lead = None if lead is None or best_lead is None else max(lead, best_lead)
+            required |= best.literals
+            lead = None if lead is None or best.lead is None else max(lead, best.lead)
+            eaten |= best.eaten
     return (frozenset(exacts) if exact_ok and len(exacts) <= _MAX_STRINGS else None,
-            frozenset(required) if required_ok else None, lead if required_ok else None)
+            _Anchor(frozenset(required), lead, eaten) if required_ok else _NO_ANCHOR)
 
 
 def _widest(items: _sre_parse.SubPattern, op: object, av: object) -> int | None:
@@ -570,6 +628,57 @@ def _widest(items: _sre_parse.SubPattern, op: object, av: object) -> int | None:
 
 def _plus(a: int | None, b: int | None) -> int | None:
     return None if a is None or b is None else a + b
+
+
+# Characters that end the stretch a regex's lead-in may span ("we (?:\\w+ )?found" spans no
+# comma): a match starts after the last of them before its literal that it cannot match.
+STOPS = frozenset(".,;:!?()[]{}%=/\n")
+_CATEGORY_CLASS = {"CATEGORY_DIGIT": r"\d", "CATEGORY_NOT_DIGIT": r"\D", "CATEGORY_SPACE": r"\s",
+                   "CATEGORY_NOT_SPACE": r"\S", "CATEGORY_WORD": r"\w", "CATEGORY_NOT_WORD": r"\W"}
+
+
+def _eats(op: object, av: object) -> frozenset[str]:
+    """The characters of `STOPS` one item of a parse tree can match (all when unsure)."""
+    c = _c
+    if op in (c.AT, c.ASSERT, c.ASSERT_NOT):
+        return frozenset()  # matches no character
+    if op is c.LITERAL:
+        return STOPS & {chr(av)}  # type: ignore[arg-type]  # no stop character has a case twin
+    if op is c.NOT_LITERAL:
+        return STOPS - {chr(av)}  # type: ignore[arg-type]
+    if op is c.IN:
+        return _class_eats(av)  # type: ignore[arg-type]
+    if op is c.SUBPATTERN:
+        return _eats_all(av[-1])  # type: ignore[index]
+    if op is c.ATOMIC_GROUP:
+        return _eats_all(av)  # type: ignore[arg-type]
+    if op is c.BRANCH:
+        return frozenset().union(*(_eats_all(alternative) for alternative in av[1]))  # type: ignore[index]
+    if op in (c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", None)):
+        return _eats_all(av[2])  # type: ignore[index]
+    return STOPS  # `.`, backreferences, conditionals: anything
+
+
+def _eats_all(items: Iterable[tuple[object, object]]) -> frozenset[str]:
+    return frozenset().union(*(_eats(op, av) for op, av in items))
+
+
+def _class_eats(items: list[tuple[object, object]]) -> frozenset[str]:
+    matched: set[str] = set()
+    negate = False
+    for op, av in items:
+        if op is _c.NEGATE:
+            negate = True
+        elif op is _c.LITERAL:
+            matched |= STOPS & {chr(av)}  # type: ignore[arg-type]
+        elif op is _c.RANGE:
+            low, high = av  # type: ignore[misc]
+            matched |= {ch for ch in STOPS if low <= ord(ch) <= high}
+        elif op is _c.CATEGORY and str(av) in _CATEGORY_CLASS:
+            matched |= {ch for ch in STOPS if re.fullmatch(_CATEGORY_CLASS[str(av)], ch)}
+        else:
+            return STOPS
+    return STOPS - matched if negate else frozenset(matched)
 
 
 def _class_chars(items: list[tuple[object, object]]) -> set[str] | None:
@@ -597,16 +706,17 @@ def _foldable(char: str) -> bool:
     return char.isascii() or char.lower() == char == char.upper()
 
 
-def _best(candidates: list[tuple[Literals, int | None]]) -> tuple[Literals | None, int | None]:
+def _best(candidates: list[_Anchor]) -> _Anchor:
     """The most selective candidate: its commonest literal the rarest, then the fewest literals;
-    and its lead (see `_sequence`), as far as the literal kept inside a candidate string begins.
+    where its kept literal begins (see `_Anchor`), inside a candidate string at the latest.
 
     Whitespace ends a run of literals, so "depressed (?:patients|mood)" gives "depressed", not
     a literal per word after it.
     """
-    best, best_key, best_lead = None, None, None
-    for candidate, lead in candidates:
-        trimmed = frozenset(_longest_piece(s) for s in candidate)
+    best, best_key = _NO_ANCHOR, None
+    for candidate in candidates:
+        strings = candidate.literals or frozenset()
+        trimmed = frozenset(_longest_piece(s) for s in strings)
         if not trimmed or "" in trimmed:
             continue
         # "depress" present covers "-depress": keep only literals holding no other one
@@ -614,9 +724,10 @@ def _best(candidates: list[tuple[Literals, int | None]]) -> tuple[Literals | Non
         key = (min(map(_rarity, trimmed)), -len(trimmed))
         if best_key is None or key > best_key:
             # Each candidate string holds a kept literal; the first such starts this far into it.
-            inside = max(min(s.find(t) for t in trimmed if t in s) for s in candidate)
-            best, best_key, best_lead = trimmed, key, _plus(lead, inside)
-    return best, best_lead
+            inside = max(min(s.find(t) for t in trimmed if t in s) for s in strings)
+            eaten = candidate.eaten | (STOPS & set("".join(strings)))
+            best, best_key = _Anchor(trimmed, _plus(candidate.lead, inside), eaten), key
+    return best
 
 
 def _rarity(literal: str) -> float:
