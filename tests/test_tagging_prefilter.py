@@ -42,6 +42,9 @@ _TRICKY = ["", " ", "-", ".", ",", ";", "(", ")", "%", "=", "<", "\u2264", "\u20
            "patients", "rats", "were randomized", "did not differ", "ketamine", "depression", "suicidal"]
 _TOKENS = st.sampled_from(_WORDS + _TRICKY).map(lambda w: w.upper() if w[:1] == "q" else w)
 TEXTS = st.lists(st.one_of(_TOKENS, st.text(max_size=4)), max_size=25).map(" ".join)
+# With the punctuation and line breaks where a regex's lead-in may stop (see `prefilter.STOPS`).
+_STOPPY = st.sampled_from([".", ",", ";", ":", "(", ")", "%", "=", "/", "\n", "!", "?", "[", "]"])
+STOPPY_TEXTS = st.lists(st.one_of(_TOKENS, _STOPPY, st.text(max_size=4)), max_size=25).map(" ".join)
 
 
 def test_fold_maps_every_case_insensitive_twin_of_ascii_to_it() -> None:
@@ -75,8 +78,8 @@ def test_a_match_always_holds_a_required_literal(text: str) -> None:
             assert any(lit in folded for lit in literals), (pattern.pattern[:80], norm)
 
 
-@settings(max_examples=300, deadline=None)
-@given(TEXTS, st.integers(0, 30), st.integers(0, 60))
+@settings(max_examples=400, deadline=None)
+@given(STOPPY_TEXTS, st.integers(0, 30), st.integers(0, 80))
 def test_gated_search_equals_plain_search_on_any_part(text: str, start: int, length: int) -> None:
     """Searching a part of the text with the whole text's literals gives the plain answer."""
     norm = normalize(text)
@@ -132,8 +135,6 @@ def _anchored(patterns: list[re.Pattern[str]]) -> list[tuple[re.Pattern[str], fr
 
 
 ANCHORED = _anchored(GENERIC + CLAIM_REGEXES)
-_STOPPY = st.sampled_from([".", ",", ";", ":", "(", ")", "%", "=", "/", "\n", "!", "?", "[", "]"])
-STOPPY_TEXTS = st.lists(st.one_of(_TOKENS, _STOPPY, st.text(max_size=4)), max_size=25).map(" ".join)
 
 
 @settings(max_examples=300, deadline=None)
@@ -150,19 +151,6 @@ def test_every_match_holds_a_literal_within_its_lead_and_stops(text: str) -> Non
             last = s + lead if lead is not None else match.end()
             places = [q for lit in literals for q in range(s, last + 1) if folded.startswith(lit, q)]
             assert any(not set(norm[s:q]) & set(stops) for q in places), (pattern.pattern[:80], norm)
-
-
-@settings(max_examples=200, deadline=None)
-@given(STOPPY_TEXTS, st.integers(0, 30), st.integers(0, 80))
-def test_gated_search_equals_plain_search_across_stops(text: str, start: int, length: int) -> None:
-    norm = normalize(text)
-    present = SCANNER.presence(norm)
-    part = norm[start:start + length]
-    for pattern in GENERIC + CLAIM_REGEXES:
-        plain = pattern.search(part)
-        found = search(pattern, part, present)
-        assert (plain and plain.span()) == (found and found.span()), pattern.pattern[:80]
-        assert has(pattern, part, present) == (plain is not None), pattern.pattern[:80]
 
 
 def test_leads_of_simple_patterns() -> None:
@@ -213,12 +201,15 @@ _AWKWARD = [re.compile(p, re.IGNORECASE) for p in (
     r"(?-i:BD)-?I{1,2}\b", r"(?<![\w-])foo(?=bar)|baz(?!qux)", r"(ab|cd)+ ?\1", r"[|(]x|\|y|(?:z|w)q",
     r"\u2265\s*\d+|[<=>\u2264]\s*0?\.05", r"(?:re)?lapse?d?|remitt?\w*", r"\bK\w+|\u212aelvin", r"[^a-z]{2}end",
     r"(?i:MiXeD)|(?-i:Exact)", r"\bi\.v\.|i\.p\.", r"x*|y",
+    # lead-ins that do or do not cross stop characters
+    r"[^.]{0,20}foo", r"(?<=\.)\s*bar", r"\d+[,.]?\d*\s+items?\b", r"(?:\w+ ){0,3}?zap", r"\(\w+\) zip|.;zip",
 )]
 _AWKWARD_SCANNER = LiteralScanner(_AWKWARD)
 _AWKWARD_TEXTS = st.lists(st.sampled_from(
     ["BD", "bd", "BDII", "BD-I", "foo", "foobar", "-foo", "baz", "bazqux", "abab", "cd", "|x", "(x", "|y", "zq", "wq",
      "\u2265 5", "<.05", "\u2264 0.05", "relapsed", "lapse", "remitting", "K1", "\u212aelvin", "kelvin", "!!end", "end",
-     "mixed", "MIXED", "Exact", "exact", "i.v.", "I.P.", "x", "y", " ", "\u0130", "\u017f"]), max_size=12).map(" ".join)
+     "mixed", "MIXED", "Exact", "exact", "i.v.", "I.P.", "x", "y", " ", "\u0130", "\u017f", ".", ",", ";", "(a)",
+     "\n", "12", "1.5", "3,000", "items", "item", "zap", "zip", "a;zip", "bar", ".bar", "foo."]), max_size=12).map(" ".join)
 
 
 @settings(max_examples=300, deadline=None)
