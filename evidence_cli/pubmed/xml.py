@@ -1,8 +1,10 @@
 """PubMed XML (efetch output, the PubMed site's export, baseline and update files) -> Articles.
 
-Streams with lxml's iterparse: each `PubmedArticle`, `PubmedBookArticle` and `DeleteCitation`
-is turned into an `Article` or a `Deletion`, then cleared with its preceding siblings, so memory
-stays flat on a 30,000-record baseline file. Gzip is detected by its magic bytes. No DTD is
+`iter_records` streams with lxml's iterparse: each `PubmedArticle`, `PubmedBookArticle` and
+`DeleteCitation` is turned into an `Article` or a `Deletion`, then cleared with its preceding
+siblings, so memory stays flat on a 30,000-record baseline file. `split_records` cuts the stream
+into each record's bytes instead, for `parse_record` to parse elsewhere (`evidence import`'s
+worker processes); both read the same fields. Gzip is detected by its magic bytes. No DTD is
 loaded and nothing is fetched: old files name an http:// DTD, new ones add tags we ignore.
 """
 
