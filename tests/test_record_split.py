@@ -10,6 +10,8 @@ import io
 import re
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from evidence_cli.errors import InputError
@@ -202,3 +204,26 @@ def test_parse_record_alone() -> None:
         parse_record(b"<Foo/>", 40, name="x.xml")
     with pytest.raises(InputError, match=r"^x\.xml: line 41: "):
         parse_record(b"<PubmedArticle>\n<oops></PubmedArticle>", 40, name="x.xml")
+
+
+PIECES = {
+    "article": lambda i: article(str(930100 + i)),
+    "commented": lambda i: article(str(930100 + i), inside="<!-- </PubmedArticle><PubmedArticle> -->"),
+    "cdata": lambda i: article(str(930100 + i), title="A <![CDATA[</PubmedArticle> ]] ]> <!-- ]]> trial"),
+    "pi": lambda i: article(str(930100 + i), inside="<?pi </PubmedArticle>?>"),
+    "spaced-end": lambda i: article(str(930100 + i), end="</PubmedArticle\n>"),
+    "book": lambda i: BOOK.replace("930010", str(930100 + i)),
+    "delete": lambda i: f"<DeleteCitation><PMID Version=\"1\">{930100 + i - 1}</PMID></DeleteCitation>",
+    "comment": lambda i: "<!-- <PubmedArticle> -->",
+    "pi-between": lambda i: "<?between records?>",
+    "blank": lambda i: "\n \t\r\n",
+}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(names=st.lists(st.sampled_from(sorted(PIECES)), max_size=12), block=st.sampled_from([1, 5, 13, 100, 1 << 20]))
+def test_any_sequence_of_records_and_markup_is_cut_as_lxml_reads_it(
+        names: list[str], block: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(xml, "BLOCK_SIZE", block)
+    body = "".join(PIECES[name](i) for i, name in enumerate(names))
+    assert_same_records(f"<?xml version=\"1.0\"?>\n<PubmedArticleSet>{body}</PubmedArticleSet>\n".encode())
