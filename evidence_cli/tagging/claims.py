@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from evidence_cli.tagging import cues
 from evidence_cli.tagging.model import ClaimTag
-from evidence_cli.tagging.prefilter import Presence, finditer, has, search, union
+from evidence_cli.tagging.prefilter import LiteralScanner, Presence, finditer, has, search, union
 from evidence_cli.tagging.roles import (
     BACKGROUND,
     BODY,
@@ -197,14 +197,15 @@ def find_claims(
         if definitions is None:
             definitions = short_form_definitions(sentences)
         short_forms = abbreviations(sentences, claim, definitions)
+        naming = None if short_forms is not None or whole is None else _naming_literals(whole.scanner, claim)
         votes = []
         for order, sentence in enumerate(sentences):
+            if naming is not None and not sentence.present.mask & naming:  # type: ignore[union-attr]
+                continue  # no spans, whatever the sentence before is about
             if sentence.future or sentence.role == LIMITATIONS:
                 continue
             if sentence.role == BACKGROUND and background is None:
                 continue
-            if short_forms is None and not may_name(sentence.present, claim, context_before=True):
-                continue  # no spans, whatever the sentence before is about
             if refers_back[order] is None:
                 refers_back[order] = (sentence.role not in (TITLE, BACKGROUND)
                                       and has(cues.ANAPHORA, sentence.norm, sentence.present))
@@ -231,6 +232,19 @@ def find_claims(
                 tag = ClaimTag(tag.claim_id, "neutral", tag.evidence, tag.section)
             tags.append(tag)
     return tuple(tags)
+
+
+def _naming_literals(scanner: LiteralScanner, claim: ClaimRules) -> int | None:
+    """The literals (bits) one of which a sentence must hold to name the claim, with context from
+    the sentence before (`may_name(..., context_before=True)`); None: any sentence may."""
+    bits = 0
+    for pattern in (claim.patterns, claim.weak_patterns):
+        if pattern is not None:
+            required = scanner.required(pattern)
+            if required is None:
+                return None
+            bits |= required
+    return bits
 
 
 def _context_before(sentences: Sequence[Sentence], order: int, claim: ClaimRules) -> bool:

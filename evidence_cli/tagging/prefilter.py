@@ -100,6 +100,12 @@ class LiteralScanner:
             found |= hit
         return found
 
+    def required(self, pattern: re.Pattern[str]) -> int | None:
+        """The literals (bits) one of which a text must hold for `pattern` to match; None: no such
+        set is known (any text may match)."""
+        gate = self.gates.get(id(pattern))
+        return None if gate is None else gate.required
+
     def literals(self, mask: int) -> frozenset[str]:
         """The literals a mask stands for (for tests and debugging)."""
         return frozenset(lit for lit, bit in self.bits.items() if mask & bit)

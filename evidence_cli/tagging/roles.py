@@ -35,28 +35,57 @@ class Sentence:
 
 def record_sentences(title: str, sections: Iterable[AbstractSection],
                      scanner: LiteralScanner | None = None) -> list[Sentence]:
-    out: list[Sentence] = []
+    return draft_sentences(title, sections, scanner).sentences()
+
+
+class Draft:
+    """A record's sentences, each role settled only as far as design and sample size need it.
+
+    `roles[i]` None: one of the study's own roles (aims, methods, results, conclusions, body
+    text), which only the claims read; `sentences()` settles them.
+    """
+
+    __slots__ = ("future", "inferred_last", "roles", "texts")
+
+    def __init__(self, texts: list[_Text], roles: list[str | None], future: list[bool], inferred_last: bool) -> None:
+        self.texts = texts
+        self.roles = roles
+        self.future = future
+        self.inferred_last = inferred_last
+
+    def sentences(self) -> list[Sentence]:
+        roles = [_classify(t.norm, t.present) if role is None else role for t, role in zip(self.texts, self.roles, strict=True)]
+        if roles and self.inferred_last and roles[-1] == BODY and RESULTS in roles:
+            # An unlabelled abstract that reports results ends on its conclusion ("Ketamine may be an
+            # option for ..."); an essay's last sentence is just more of the essay.
+            roles[-1] = CONCLUSIONS
+        return [Sentence(t.text, t.norm, role, future, t.present)
+                for t, role, future in zip(self.texts, roles, self.future, strict=True)]
+
+
+def draft_sentences(title: str, sections: Iterable[AbstractSection], scanner: LiteralScanner | None = None) -> Draft:
+    texts: list[_Text] = []
+    roles: list[str | None] = []
     if title.strip():
-        out.append(_sentence(_Text(title.strip(), scanner), TITLE))
+        texts.append(_Text(title.strip(), scanner))
+        roles.append(TITLE)
     started = False
     inferred_last = False
     for section in sections:
         category = section.category if section.category not in (None, "UNASSIGNED") else category_of(section.label)
         inferred_last = category is None
-        texts = [_Text(t, scanner) for t in split_sentences(section.text)]
+        section_texts = [_Text(t, scanner) for t in split_sentences(section.text)]
         if category is None:
-            roles, started = _infer_roles(texts, started)
+            section_roles, started = _infer_roles(section_texts, started)
         else:
-            roles = _refine(category, texts)
+            section_roles = _refine(category, section_texts)
             started = started or category != BACKGROUND
-        out.extend(_sentence(text, role) for text, role in zip(texts, roles, strict=True))
+        texts += section_texts
+        roles += section_roles
     if not started:
-        _background_lead(out)
-    if out and inferred_last and out[-1].role == BODY and any(s.role == RESULTS for s in out):
-        # An unlabelled abstract that reports results ends on its conclusion ("Ketamine may be an
-        # option for ..."); an essay's last sentence is just more of the essay.
-        out[-1] = Sentence(out[-1].text, out[-1].norm, CONCLUSIONS, out[-1].future, out[-1].present)
-    return out
+        _background_lead(texts, roles)
+    future = [role != TITLE and is_future(t.norm, t.present) for t, role in zip(texts, roles, strict=True)]
+    return Draft(texts, roles, future, inferred_last)
 
 
 class _Text:
@@ -71,11 +100,6 @@ class _Text:
 
     def search(self, pattern: re.Pattern[str]) -> bool:
         return has(pattern, self.norm, self.present)
-
-
-def _sentence(text: _Text, role: str) -> Sentence:
-    future = role != TITLE and is_future(text.norm, text.present)
-    return Sentence(text.text, text.norm, role, future=future, present=text.present)
 
 
 def is_future(norm: str, present: Presence | None = None) -> bool:
@@ -95,12 +119,12 @@ def _refine(category: str, texts: list[_Text]) -> list[str]:
     return [category] * len(texts)
 
 
-def _infer_roles(texts: list[_Text], started: bool) -> tuple[list[str], bool]:
-    roles = []
+def _infer_roles(texts: list[_Text], started: bool) -> tuple[list[str | None], bool]:
+    roles: list[str | None] = []
     for text in texts:
         if not started and text.search(cues.STUDY_START):
             started = True
-        roles.append(_classify(text.norm, text.present) if started else BACKGROUND)
+        roles.append(None if started else BACKGROUND)  # None: by its cues (`_classify`), when asked
     return roles, started
 
 
@@ -120,15 +144,14 @@ def _classify(norm: str, present: Presence | None = None) -> str:
     return BODY
 
 
-def _background_lead(sentences: list[Sentence]) -> None:
+def _background_lead(texts: list[_Text], roles: list[str | None]) -> None:
     """No sentence says where the study starts: an opening sentence with no method or result
-    cue is background, the rest is read by its cues."""
+    cue is background, the rest is read by its cues (None: when asked, see `Draft`)."""
     first = True
-    for i, s in enumerate(sentences):
-        if s.role == TITLE:
+    for i, text in enumerate(texts):
+        if roles[i] == TITLE:
             continue
-        role = _classify(s.norm, s.present)
-        if first and role == BODY and len(sentences) > 3 and not any(map(str.isdigit, s.norm)):
-            role = BACKGROUND
-        sentences[i] = Sentence(s.text, s.norm, role, s.future, s.present)
+        roles[i] = None
+        if first and len(texts) > 3 and not any(map(str.isdigit, text.norm)) and _classify(text.norm, text.present) == BODY:
+            roles[i] = BACKGROUND
         first = False

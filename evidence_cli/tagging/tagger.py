@@ -11,11 +11,11 @@ from evidence_cli.pubmed.model import Article, MeshHeading
 from evidence_cli.tagging import cues
 from evidence_cli.tagging import design as design_module
 from evidence_cli.tagging import sample_size as sample_size_module
-from evidence_cli.tagging.claims import find_claims
+from evidence_cli.tagging.claims import find_claims, may_name
 from evidence_cli.tagging.design import classify_record
 from evidence_cli.tagging.model import Tagging
 from evidence_cli.tagging.prefilter import LiteralScanner, union
-from evidence_cli.tagging.roles import BACKGROUND, TITLE, record_sentences
+from evidence_cli.tagging.roles import BACKGROUND, TITLE, draft_sentences
 from evidence_cli.tagging.rules import TopicRules
 from evidence_cli.tagging.sample_size import sample_size
 from evidence_cli.tagging.text import sections_from_text
@@ -29,19 +29,25 @@ ERRATUM_REFS = {"ErratumIn", "CorrectedandRepublishedIn"}
 def tag_article(article: Article, rules: TopicRules) -> Tagging:
     """Design, sample size, subjects, integrity flags and claim tags of one record. Pure."""
     scanner = scanner_for(rules)
-    sentences = record_sentences(article.title, article.abstract, scanner)
+    draft = draft_sentences(article.title, article.abstract, scanner)
     mesh = article.mesh_descriptors
-    own = [s for s in sentences if s.role not in (TITLE, BACKGROUND) and not s.future]
-    every = [s for s in sentences if not s.future]
+    texts = draft.texts
+    own = [t for t, role, future in zip(texts, draft.roles, draft.future, strict=True)
+           if role not in (TITLE, BACKGROUND) and not future]
+    every = [t for t, future in zip(texts, draft.future, strict=True) if not future]
     # The raw title's literals are among the title sentence's (normalizing and stripping keep them).
-    titles = [s for s in sentences if s.role == TITLE]
-    in_title, in_own, in_every = (union([s.present for s in group], scanner)  # type: ignore[misc]
+    titles = [t for t, role in zip(texts, draft.roles, strict=True) if role == TITLE]
+    in_title, in_own, in_every = (union([t.present for t in group], scanner)  # type: ignore[misc]
                                   for group in (titles, titles + own, every))
     design, humans, animals = classify_record(
-        article.title, [s.norm for s in own], [s.norm for s in every],
+        article.title, [t.norm for t in own], [t.norm for t in every],
         article.publication_types, mesh, present=(in_title, in_own, in_every),
     )
-    n, n_sentence = sample_size(design, [(s.text, s.norm) for s in own], [s.present for s in own])
+    n, n_sentence = sample_size(design, [(t.text, t.norm) for t in own], [t.present for t in own])
+    # Only a record that may name a claim needs its sentences' exact roles.
+    whole = union([t.present for t in texts], scanner)  # type: ignore[misc]
+    claims = (find_claims(draft.sentences(), rules, design=design, mesh=mesh)
+              if any(may_name(whole, claim) for claim in rules.claims) else ())
     types = {t.strip().lower() for t in article.publication_types}
     refs = {c.ref_type for c in article.corrections}
     return Tagging(
@@ -53,7 +59,7 @@ def tag_article(article: Article, rules: TopicRules) -> Tagging:
         retracted=bool(types & RETRACTED_TYPES or refs & RETRACTED_REFS),
         expression_of_concern=bool(refs & CONCERN_REFS),
         erratum=bool(refs & ERRATUM_REFS),
-        claims=find_claims(sentences, rules, design=design, mesh=mesh),
+        claims=claims,
     )
 
 
