@@ -9,7 +9,11 @@ rate sets (requests / 3 per second). Then an immediate second refresh: it must m
 although, as in PubMed, some records were entered and some revised today and on the days before
 (--recent of each, inside the incremental window).
 
-    python bench/refresh_requests.py [--records 25000] [--recent 40] [--synthetic] [--stub-tagger]
+--timeline prints each request of the first refresh: its time since the first request, the gap
+to the one before, and the time from the process start to the first request and from the last
+request to the process end (the backlog of parsing, tagging and storing still to do).
+
+    python bench/refresh_requests.py [--records 25000] [--recent 40] [--synthetic] [--stub-tagger] [--timeline]
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import resource
 import shutil
 import sqlite3
 import subprocess
@@ -44,17 +49,46 @@ STUB_TAGGER = (
 )
 
 
-def refresh(workspace: Path, fake: FakeEutils, stub_tagger: bool = False) -> tuple[float, int, str]:
+def refresh(workspace: Path, fake: FakeEutils, stub_tagger: bool = False) -> tuple[float, float, int, str]:
+    """(time.time() at the start, wall seconds, exit code, stderr) of one `evidence refresh`."""
     env = {k: v for k, v in os.environ.items() if k not in ("NCBI_API_KEY", "EVIDENCE_RATE")}
     env.update(EVIDENCE_EUTILS_URL=fake.url, NCBI_EMAIL="bench@example.org",
                PYTHONPATH=str(REPO) + os.pathsep + env.get("PYTHONPATH", ""))
     if stub_tagger:
         env["EVIDENCE_WORKERS"] = "0"  # the stand-in lives in this process only
     command = [sys.executable, *(["-c", STUB_TAGGER] if stub_tagger else ["-m", "evidence_cli"])]
-    started = time.monotonic()
+    started, clock = time.monotonic(), time.time()
+    cpu_before = _cpu()
     proc = subprocess.run([*command, "--workspace", str(workspace), "refresh"],
                           env=env, capture_output=True, text=True, check=False)
-    return time.monotonic() - started, proc.returncode, proc.stderr.strip()
+    seconds = time.monotonic() - started
+    refresh_cpu, fake_cpu = (after - before for after, before in zip(_cpu(), cpu_before))
+    print(f"  CPU: refresh and its workers {refresh_cpu:.1f} s, fake server (this process) {fake_cpu:.1f} s; "
+          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    return clock, seconds, proc.returncode, proc.stderr.strip()
+
+
+def _cpu() -> tuple[float, float]:
+    """(user+system CPU of finished child processes and theirs, of this process)."""
+    children, me = resource.getrusage(resource.RUSAGE_CHILDREN), resource.getrusage(resource.RUSAGE_SELF)
+    return children.ru_utime + children.ru_stime, me.ru_utime + me.ru_stime
+
+
+def timeline(fake: FakeEutils, clock: float, seconds: float) -> None:
+    """Each request's time since the first one and the gap before it; the head and the tail."""
+    log = sorted(fake.requests(), key=lambda r: r.time)
+    if not log:
+        return
+    first = log[0].time
+    print("  timeline (s since the first request, gap to the previous one):")
+    previous = first
+    for r in log:
+        print(f"    {r.time - first:6.2f}  +{r.time - previous:4.2f}  {r.utility:8} {r.status} {len(r.ids) or ''}")
+        previous = r.time
+    span = log[-1].time - first
+    print(f"  process start -> first request {first - clock:.2f} s; requests span {span:.2f} s "
+          f"(3/s spacing: {(len(log) - 1) / RATE:.2f} s); last request -> process end "
+          f"{clock + seconds - log[-1].time:.2f} s")
 
 
 def report(label: str, fake: FakeEutils, seconds: float, code: int, stderr: str, records: int) -> None:
@@ -81,6 +115,7 @@ def main() -> None:
                     help="records entered, and records revised, in the last 3 days (each; default 40)")
     ap.add_argument("--synthetic", action="store_true", help="project-written records (no ../shared)")
     ap.add_argument("--stub-tagger", action="store_true", help="replace tagging by a constant (isolates network+parse+store)")
+    ap.add_argument("--timeline", action="store_true", help="print the first refresh's requests, timed")
     args = ap.parse_args()
     source = "synthetic" if args.synthetic or not shared_available() else "samples"
     with tempfile.TemporaryDirectory() as tmp, FakeEutils(args.records - args.recent, source=source, rate_limit=RATE) as fake:
@@ -97,13 +132,15 @@ def main() -> None:
         print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
         if args.stub_tagger:
             print("tagging replaced by a constant (--stub-tagger)")
-        seconds, code, stderr = refresh(workspace, fake, args.stub_tagger)
+        clock, seconds, code, stderr = refresh(workspace, fake, args.stub_tagger)
         with sqlite3.connect(workspace / "cache" / "evidence.sqlite") as db:
             stored = db.execute("SELECT count(*) FROM topic_articles").fetchone()[0]
         report("first refresh", fake, seconds, code, stderr, stored)
         print(f"  complete: {stored == len(fake.records)} ({stored:,} of {len(fake.records):,})")
+        if args.timeline:
+            timeline(fake, clock, seconds)
         fake.clear_log()
-        seconds, code, stderr = refresh(workspace, fake, args.stub_tagger)
+        _clock, seconds, code, stderr = refresh(workspace, fake, args.stub_tagger)
         report("immediate second refresh", fake, seconds, code, stderr, stored)
 
 

@@ -171,14 +171,19 @@ def refresh_topic(store: Any, client: Any, topic: Topic, *, full: bool = False,
         return {u: client.counts[u] - counts_before.get(u, 0) for u in ("esearch", "efetch", "epost", "esummary")}
 
     totals = _Totals()
+    processor = _Processor(topic)
+
+    def counted(count: int) -> None:  # a whole search's Count: start the workers if they will pay
+        processor.start_workers(worker_count(count if full else count - linked_before))
+
     try:
-        plan = _plan(store, client, topic, since=since, full=full, today=today)
+        plan = _plan(store, client, topic, since=since, full=full, today=today, on_count=counted)
         update_run(store, run_id, count=plan.count, query_translation=plan.translation)
         if progress is not None:
             progress.update(total=len(plan.to_fetch), description=f"{topic.id}: fetching")
         if plan.relink:
             _link_cached(store, topic, plan.relink, run_id, totals)
-        missing = _fetch_and_store(store, client, topic, plan.to_fetch, run_id, totals, progress, today)
+        missing = _fetch_and_store(store, client, topic, plan.to_fetch, run_id, totals, progress, today, processor)
         if missing:
             shown = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
             raise IncompleteError(
@@ -189,6 +194,7 @@ def refresh_topic(store: Any, client: Any, topic: Topic, *, full: bool = False,
         # changed, PubMed withdrew it) leaves the topic, so the counts stay true. Imports stay.
         removed = unlink_unmatched(store, topic.id, plan.all_ids, run_id=run_id) if plan.all_ids is not None else 0
     except BaseException as exc:
+        processor.close(cancel=True)
         outcome = ("interrupted" if isinstance(exc, KeyboardInterrupt)
                    else "incomplete" if isinstance(exc, IncompleteError) else "failed")
         message = exc.message if isinstance(exc, EvidenceError) else (str(exc) or type(exc).__name__)
@@ -197,6 +203,7 @@ def refresh_topic(store: Any, client: Any, topic: Topic, *, full: bool = False,
                    updated=totals.updated, requests=sum(requests_so_far().values()),
                    duration_s=round(time.monotonic() - started, 3))
         raise
+    processor.close()
     seconds = time.monotonic() - started
     made = requests_so_far()
     total = topic_record_count(store, topic.id)
@@ -253,7 +260,10 @@ def _day(text: str | None) -> date | None:
         return None
 
 
-def _plan(store: Any, client: Any, topic: Topic, *, since: date | None, full: bool, today: date) -> _Plan:
+def _plan(store: Any, client: Any, topic: Topic, *, since: date | None, full: bool, today: date,
+          on_count: Callable[[int], None] | None = None) -> _Plan:
+    """What to fetch and what to link. `on_count` hears a whole search's Count as soon as the
+    first esearch answers (the searches that follow take seconds at NCBI's rate)."""
     from evidence_cli.eutils.search import search_all, search_days
     from evidence_cli.store.articles import cached_pmids, fetched_days, topic_pmids
 
@@ -285,7 +295,7 @@ def _plan(store: Any, client: Any, topic: Topic, *, since: date | None, full: bo
             elif pmid not in linked:
                 relink.append(pmid)  # cached for another topic, and current
         return _Plan(whole.count, whole.translation, len(ids), to_fetch, relink)
-    found = search_all(client, topic.query, today=today)
+    found = search_all(client, topic.query, today=today, on_count=on_count)
     ids = found.ids
     relink: list[str] = []
     if not full:
@@ -303,14 +313,14 @@ class _Totals:
     updated: int = 0
 
 
-def _save(store: Any, topic: Topic, items: list[tuple[Any, Any]], run_id: int, totals: _Totals,
+def _save(store: Any, topic: Topic, rows: list[tuple[tuple, Any]], run_id: int, totals: _Totals,
           fetched_day: date | None = None) -> None:
-    """One batch of (Article, Tagging), one transaction."""
+    """One batch of (article row, Tagging), one transaction."""
     from evidence_cli.ingest import tagger_version
-    from evidence_cli.store.articles import save_batch
+    from evidence_cli.store.articles import save_rows
 
-    done = save_batch(store, items, topic=topic.id, run_id=run_id, tagger_version=tagger_version(topic),
-                      fetched_day=fetched_day.isoformat() if fetched_day else None)
+    done = save_rows(store, rows, topic=topic.id, run_id=run_id, tagger_version=tagger_version(topic),
+                     fetched_day=fetched_day.isoformat() if fetched_day else None)
     totals.updated += done.updated
 
 
@@ -318,15 +328,15 @@ def _link_cached(store: Any, topic: Topic, pmids: list[str], run_id: int, totals
     """Records another topic already cached: tag them for this topic and link them, batch by batch."""
     from evidence_cli.eutils.search import BATCH_SIZE
     from evidence_cli.ingest import topic_tagger
-    from evidence_cli.store.articles import get_article
+    from evidence_cli.store.articles import article_row, get_article
 
     tagger = topic_tagger(topic)
     for start in range(0, len(pmids), BATCH_SIZE):
         articles = [a for a in (get_article(store, p, with_raw=True) for p in pmids[start:start + BATCH_SIZE]) if a]
-        _save(store, topic, [(a, tagger(a)) for a in articles], run_id, totals)
+        _save(store, topic, [(article_row(a, compress_raw=False), tagger(a)) for a in articles], run_id, totals)
 
 
-# --- parsing and tagging, in this process or in worker processes --------------------------------
+# --- parsing, tagging and building rows, in this process or in worker processes ---------------
 
 _worker_tagger: Callable | None = None
 
@@ -365,15 +375,22 @@ def exit_with_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
-def parse_and_tag(bodies: list[bytes], requested: list[str], found: set[str],
-                  tagger: Callable | None = None) -> tuple[list[tuple[Any, Any]], list[str]]:
-    """efetch bodies -> [(Article, Tagging)] in request order, and the ids that did not parse."""
+def _started() -> None:
+    """A no-op task: submitting one per worker makes the pool start them all now."""
+
+
+def parse_tag_rows(bodies: list[bytes], requested: list[str], found: set[str], tagger: Callable | None = None,
+                   *, compress_raw: bool = True) -> tuple[list[tuple[tuple, Any]], list[str]]:
+    """efetch bodies -> [(article row, Tagging)] in request order, ready for `save_rows`, and the
+    ids that did not parse. Workers compress the raw XML (less to send back); in this process
+    `save_rows` compresses it only for the rows it writes."""
     from evidence_cli.eutils.search import parse_bodies
+    from evidence_cli.store.articles import article_row
 
     tagger = tagger or _worker_tagger
     assert tagger is not None
     articles, unparsed = parse_bodies(bodies, requested, found)
-    return [(a, tagger(a)) for a in articles], unparsed
+    return [(article_row(a, compress_raw=compress_raw), tagger(a)) for a in articles], unparsed
 
 
 def worker_count(n_ids: int) -> int:
@@ -389,41 +406,72 @@ def worker_count(n_ids: int) -> int:
 
 
 class _Processor:
-    """Parses and tags batches: inline, or `workers` processes with that many batches in flight."""
+    """Parses, tags and builds the rows of fetched batches: here, or in worker processes once
+    `start_workers` ran (as soon as the search's count says they will pay: they start while the
+    remaining searches wait for the rate limit, not when the first batch arrives)."""
 
-    def __init__(self, topic: Topic, workers: int) -> None:
-        from evidence_cli.ingest import topic_tagger
+    def __init__(self, topic: Topic) -> None:
+        self.topic = topic
+        self.pool: Any = None
+        self.workers = 0
+        self.tagger: Callable | None = None
 
-        self.depth = 2 * workers  # batches in flight: workers never idle while this process stores
-        self.pool = None
-        self.tagger = None
-        if workers:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
+    def start_workers(self, workers: int) -> None:
+        if self.pool is not None or not workers:
+            return
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
 
-            self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                            initializer=_init_worker, initargs=(str(topic.path), os.getpid()))
-        else:
-            self.tagger = topic_tagger(topic)
+        self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=_init_worker, initargs=(str(self.topic.path), os.getpid()))
+        self.workers = workers
+        for _ in range(workers):  # the pool starts a process per task while none is idle
+            self.pool.submit(_started)
 
-    def submit(self, batch: Any) -> Any:
+    @property
+    def depth(self) -> int:
+        return 2 * self.workers  # batches in flight: workers never idle while this process stores
+
+    def submit(self, batch: Any) -> Callable[[], tuple[list[tuple[tuple, Any]], list[str]]]:
+        """Start parsing and tagging `batch`; the function returned waits for (rows, unparsed ids).
+        With workers, an answer is cut in one part per worker: a batch takes half the time (the
+        last one is all that is left to do after the last request), not half the workers."""
         if self.pool is None:
-            return parse_and_tag(batch.bodies, batch.requested, batch.found, self.tagger)
-        return self.pool.submit(parse_and_tag, batch.bodies, batch.requested, batch.found)
+            if self.tagger is None:
+                from evidence_cli.ingest import topic_tagger
 
-    @staticmethod
-    def result(pending: Any) -> tuple[list[tuple[Any, Any]], list[str]]:
-        return pending.result() if hasattr(pending, "result") else pending
+                self.tagger = topic_tagger(self.topic)
+            done = parse_tag_rows(batch.bodies, batch.requested, batch.found, self.tagger, compress_raw=False)
+            return lambda: done
+        from evidence_cli.eutils.search import split_answer
+
+        parts = split_answer(batch.bodies[0], self.workers) if len(batch.bodies) == 1 else batch.bodies
+        if len(parts) < 2:
+            whole = self.pool.submit(parse_tag_rows, batch.bodies, batch.requested, batch.found)
+            return whole.result
+        pending = [self.pool.submit(parse_tag_rows, [part], batch.requested, set()) for part in parts]
+
+        def merged() -> tuple[list[tuple[tuple, Any]], list[str]]:
+            rows: dict[str, tuple[tuple, Any]] = {}
+            for future in pending:  # a PMID twice: the later copy holds, as in one parse
+                rows.update((row[0], (row, tagging)) for row, tagging in future.result()[0])
+            if not batch.found <= rows.keys():  # the cut misled: parse the answer whole
+                return self.pool.submit(parse_tag_rows, batch.bodies, batch.requested, batch.found).result()
+            return [rows[pmid] for pmid in batch.requested if pmid in rows], []
+
+        return merged
 
     def close(self, *, cancel: bool = False) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
+            self.pool = None
 
 
-def _fetch_and_store(store: Any, client: Any, topic: Topic, ids: list[str], run_id: int,
-                     totals: _Totals, progress: Progress | None, fetched_day: date) -> list[str]:
-    """Fetch in a thread (it mostly waits for the rate limit), parse and tag in worker processes
-    when the run is big, store here, one transaction per batch. Returns the ids never received."""
+def _fetch_and_store(store: Any, client: Any, topic: Topic, ids: list[str], run_id: int, totals: _Totals,
+                     progress: Progress | None, fetched_day: date, processor: _Processor) -> list[str]:
+    """Fetch in a thread (it mostly waits for the rate limit), parse, tag and build rows in worker
+    processes when the run is big, store here, one transaction per batch. Returns the ids never
+    received. The caller closes `processor`."""
     from evidence_cli.eutils.search import BATCH_SIZE, fetch_batch
 
     if not ids:
@@ -442,15 +490,15 @@ def _fetch_and_store(store: Any, client: Any, topic: Topic, ids: list[str], run_
         except BaseException as exc:  # noqa: BLE001 - handed to the storing thread, which raises it
             batches.put(exc)
 
-    processor = _Processor(topic, worker_count(len(ids)))
+    processor.start_workers(worker_count(len(ids)))
     thread = threading.Thread(target=fetcher, name="efetch", daemon=True)
     thread.start()
     missing: list[str] = []
     in_flight: deque[tuple[Any, Any]] = deque()
 
     def store_oldest() -> None:
-        batch, pending = in_flight.popleft()
-        items, unparsed = processor.result(pending)
+        batch, result = in_flight.popleft()
+        items, unparsed = result()
         if items:
             _save(store, topic, items, run_id, totals, fetched_day)
         totals.fetched += len(items)
@@ -458,7 +506,6 @@ def _fetch_and_store(store: Any, client: Any, topic: Topic, ids: list[str], run_
         if progress is not None:
             progress.advance(len(batch.requested))
 
-    ok = False
     try:
         while True:
             item = batches.get()
@@ -473,7 +520,6 @@ def _fetch_and_store(store: Any, client: Any, topic: Topic, ids: list[str], run_
                 store_oldest()
         while in_flight:
             store_oldest()
-        ok = True
     finally:
         # On an error or Ctrl-C, do not wait for a request in flight (it may be retrying for
         # minutes): free a queue slot so a blocked put() returns, and the fetcher sees `stop`.
@@ -482,5 +528,4 @@ def _fetch_and_store(store: Any, client: Any, topic: Topic, ids: list[str], run_
             batches.get_nowait()
         except queue.Empty:
             pass
-        processor.close(cancel=not ok)
     return missing

@@ -4,7 +4,9 @@ resume, the lock, exit codes and what the user sees."""
 from __future__ import annotations
 
 import math
+import shutil
 import sqlite3
+import zlib
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -14,10 +16,12 @@ from typer.testing import CliRunner
 import evidence_cli.eutils.client as client_module
 from evidence_cli.cli import app
 from evidence_cli.errors import ExitCode
+from evidence_cli.eutils.search import parse_bodies, split_answer
 from evidence_cli.refresh import _day, refresh_lock, stale
+from evidence_cli.store.articles import ARTICLE_COLUMNS
 from evidence_cli.workspace import find_workspace
 from tests.conftest import needs_shared
-from tests.fake_eutils import ncbi_date_param
+from tests.fake_eutils import efetch_answer, ncbi_date_param
 
 
 def run(workspace: Path, *args: str):
@@ -352,6 +356,69 @@ def test_records_efetch_never_returns_make_an_incomplete_exit(make_fake, use_fak
     fake.clear_log()
     assert run(workspace).exit_code == 0  # still a first run: only the 8 missing are fetched
     assert len(efetched_ids(fake)) == 8 and stored(workspace) == set(fake.records)
+
+
+def cached_content(workspace: Path) -> tuple[list, list, list, list]:
+    """Everything refresh stores about the records, without timestamps, raw XML decompressed."""
+    with cache(workspace) as db:
+        articles = [(*row[:-1], zlib.decompress(row[-1]) if row[-1] else None) for row in db.execute(
+            f"SELECT {', '.join(ARTICLE_COLUMNS)} FROM articles ORDER BY pmid")]
+        return (articles,
+                db.execute("SELECT topic, pmid, via FROM topic_articles ORDER BY 1, 2").fetchall(),
+                db.execute("SELECT * FROM tags ORDER BY topic, pmid").fetchall(),
+                db.execute("SELECT * FROM claim_tags ORDER BY topic, pmid, claim_id").fetchall())
+
+
+@needs_shared
+def test_worker_processes_store_what_one_process_stores(make_fake, use_fake, workspace, tmp_path, monkeypatch):
+    """Workers parse each answer in parts, tag and build the rows; the cache must not tell."""
+    fake = make_fake(1_300, source="samples")
+    use_fake(fake)
+    alone = tmp_path / "alone"
+    shutil.copytree(workspace, alone)
+    monkeypatch.setenv("EVIDENCE_WORKERS", "0")
+    assert run(alone).exit_code == 0
+    monkeypatch.setenv("EVIDENCE_WORKERS", "2")
+    result = run(workspace)
+    assert result.exit_code == 0, result.output
+    assert "1,300 new, 0 updated, 1,300 total" in result.stderr
+    pooled = cached_content(workspace)
+    assert len(pooled[0]) == 1_300 and pooled[3]  # real records: some claim tags to compare
+    assert pooled == cached_content(alone)
+
+
+def test_an_answer_cut_wrongly_is_parsed_whole(make_fake, use_fake, workspace, monkeypatch):
+    """The cut is a byte search: parts that do not hold every record the answer held are not
+    trusted, the answer is parsed whole (nothing is missing, no request is repeated)."""
+    import evidence_cli.eutils.search as search_module
+
+    fake = make_fake(1_100)
+    use_fake(fake)
+    monkeypatch.setenv("EVIDENCE_WORKERS", "2")
+    monkeypatch.setattr(search_module, "split_answer", lambda body, parts: [body[:len(body) // 2], body[len(body) // 2:]])
+    result = run(workspace)
+    assert result.exit_code == 0, result.output
+    assert stored(workspace) == set(fake.records)
+    assert len(fake.requests("efetch")) == 3
+
+
+def test_split_answer_cuts_between_records_into_whole_documents(make_fake):
+    fake = make_fake(9)
+    ids = sorted(fake.records)
+    body = efetch_answer(fake, {"id": ",".join(ids)})[1]
+    for parts in (2, 3, 4):
+        pieces = split_answer(body, parts)
+        assert len(pieces) == parts
+        prolog = body[:body.index(b"<PubmedArticleSet>") + len(b"<PubmedArticleSet>")]
+        assert all(p.startswith(prolog) and p.endswith(b"</PubmedArticleSet>\n") for p in pieces)
+        parsed = [parse_bodies([p], ids, set())[0] for p in pieces]
+        assert all(parsed) and [a.pmid for part in parsed for a in part] == ids
+    one = efetch_answer(fake, {"id": ids[0]})[1]
+    assert split_answer(one, 2) == [one]  # one record: nothing to cut
+    assert split_answer(body, 1) == [body]
+    empty = b'<?xml version="1.0" ?>\n<PubmedArticleSet></PubmedArticleSet>\n'
+    assert split_answer(empty, 2) == [empty]
+    assert split_answer(b"<eFetchResult><ERROR>oops</ERROR></eFetchResult>", 2) == [b"<eFetchResult><ERROR>oops</ERROR></eFetchResult>"]
 
 
 def test_resume_after_an_aborted_run_fetches_only_what_is_missing(make_fake, use_fake, workspace):

@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 
 from evidence_cli.errors import EvidenceError, IncompleteError
 from evidence_cli.eutils.client import ESEARCH_MAX, EutilsClient, SearchPage
@@ -66,8 +67,10 @@ def search_all(
     datetype: str = "edat",
     since: date | None = None,
     today: date | None = None,
+    on_count: Callable[[int], None] | None = None,
 ) -> SearchResult:
-    """All PMIDs matching `term` (with `datetype` on or after `since`, when given)."""
+    """All PMIDs matching `term` (with `datetype` on or after `since`, when given). `on_count`
+    hears the Count as soon as the first search answers, before any slice is searched."""
     today = today or date.today()
     lo = since or EARLIEST
     hi = today + timedelta(days=2)  # NCBI's "today" runs ahead of some time zones
@@ -112,6 +115,8 @@ def search_all(
         return known
 
     top = search(lo, hi)
+    if on_count is not None:
+        on_count(top.count)
     if top.count <= ESEARCH_MAX:
         _check_complete(top.ids, top.count, "esearch")
         return SearchResult(top.count, list(top.ids), top.translation, 1, calls)
@@ -233,6 +238,33 @@ def parse_bodies(bodies: Sequence[bytes], requested: Sequence[str], found: set[s
                 parsed[record.pmid] = record
     articles = [parsed[pmid] for pmid in requested if pmid in parsed]
     return articles, sorted(found - parsed.keys())
+
+
+# Where a record starts and where the answer's root element opens. Inside a record's text a "<"
+# is escaped, so these match markup only; `split_answer`'s callers still check its parts' records
+# against the whole answer's (a comment or CDATA section holding such text would mislead the cut).
+_RECORD_START = re.compile(rb"<(?:PubmedArticle|PubmedBookArticle|DeleteCitation)[\s>]")
+_SET_OPEN = re.compile(rb"<PubmedArticleSet(?:\s[^>]*)?>")
+_SET_CLOSE = b"</PubmedArticleSet>"
+
+
+def split_answer(body: bytes, parts: int) -> list[bytes]:
+    """An efetch answer cut at record starts into up to `parts` answers of about equal size, each
+    a whole document (the prolog and root repeated), so that `parts` processes can parse one
+    answer together. Not a parse: [body] when the cut finds no root or too few records."""
+    opened = _SET_OPEN.search(body)
+    end = body.rfind(_SET_CLOSE)
+    if parts < 2 or opened is None or end < opened.end():
+        return [body]
+    head, tail = body[:opened.end()], body[end:]
+    cuts = [opened.end()]
+    for i in range(1, parts):
+        found = _RECORD_START.search(body, max(cuts[-1] + 1, opened.end() + (end - opened.end()) * i // parts), end)
+        if found is None:
+            break
+        cuts.append(found.start())
+    cuts.append(end)
+    return [body] if len(cuts) < 3 else [head + body[a:b] + tail for a, b in pairwise(cuts)]
 
 
 def fetch_batch(client: EutilsClient, ids: Sequence[str]) -> FetchedBatch:
