@@ -336,6 +336,17 @@ def _last_of(stops: frozenset[str]) -> re.Pattern[str] | None:
 
 
 def _may_be_empty(pattern: re.Pattern[str]) -> bool:
+    parsed = _parsed(pattern.pattern, pattern.flags) if isinstance(pattern.pattern, str) else None
+    return parsed is None or parsed.getwidth()[0] == 0
+
+
+@cache
+def _last_of(stops: frozenset[str]) -> re.Pattern[str] | None:
+    """A regex whose match in text[a:b] ends just after its last character in `stops`."""
+    return re.compile("(?s).*[" + "".join(map(re.escape, sorted(stops))) + "]") if stops else None
+
+
+def _may_be_empty(pattern: re.Pattern[str]) -> bool:
     if _sre_parse is None or not isinstance(pattern.pattern, str):
         return True
     try:
@@ -522,24 +533,32 @@ class _Anchor(NamedTuple):
 
 def _source_anchor(source: str, flags: int) -> _Anchor:
     """The required literals of a regex source (`_UNPARSED`: it does not parse), and where they lie."""
-    if _sre_parse is None:
-        return _Anchor(None)
-    try:
-        parsed = _sre_parse.parse(source, flags)
-    except re.error:
-        return _Anchor(_UNPARSED)
+    parsed = _parsed(source, flags)
+    if parsed is None:
+        return _Anchor(None if _sre_parse is None else _UNPARSED)
     try:
         return _sequence(parsed)[1]
     except (TypeError, ValueError, AttributeError, IndexError, RecursionError):
         return _Anchor(None)  # an unfamiliar parse tree: no prefilter, the regex decides
 
 
-# Each node gives (exact, anchor): `exact` the finite set of strings it matches (None: too many
-# or unknown), `anchor.literals` a set of literals one of which every match contains (None: no
-# such set known), and where such a literal begins past the node's start (see `_Anchor`).
-# Zero-width assertions match the empty string.
+@cache
+def _parsed(source: str, flags: int) -> _sre_parse.SubPattern | None:
+    """The parse tree of a regex source (None: it does not parse); each read once."""
+    if _sre_parse is None:
+        return None
+    try:
+        return _sre_parse.parse(source, flags)
+    except re.error:
+        return None
 
-def _sequence(items: _sre_parse.SubPattern) -> tuple[Literals | None, _Anchor]:
+
+# Each node gives (exact, anchor, eats): `exact` the finite set of strings it matches (None: too
+# many or unknown), `anchor.literals` a set of literals one of which every match contains (None:
+# no such set known), and where such a literal begins past the node's start (see `_Anchor`);
+# `eats` the characters of `STOPS` it can match. Zero-width assertions match the empty string.
+
+def _sequence(items: _sre_parse.SubPattern) -> tuple[Literals | None, _Anchor, frozenset[str]]:
     run: Literals = frozenset({""})  # exact strings of the run of items so far
     run_at: int | None = 0  # where the run starts, at most
     offset: int | None = 0  # the widest the items so far can be
@@ -547,12 +566,12 @@ def _sequence(items: _sre_parse.SubPattern) -> tuple[Literals | None, _Anchor]:
     candidates: list[_Anchor] = []
     whole = True  # every item so far joined the run
     for op, av in items:
-        exact, inner = _node(op, av)
+        exact, inner, eats = _node(op, av)
         width = _widest(items, op, av)
         if exact is not None and len(run) * len(exact) <= _MAX_STRINGS:
             run = frozenset(a + b for a in run for b in exact)
             offset = _plus(offset, width)
-            eaten |= _eats(op, av)
+            eaten |= eats
             continue
         whole = False
         candidates.append(_Anchor(run, run_at, eaten))
@@ -563,23 +582,25 @@ def _sequence(items: _sre_parse.SubPattern) -> tuple[Literals | None, _Anchor]:
         else:
             run, run_at = frozenset({""}), _plus(offset, width)
         offset = _plus(offset, width)
-        eaten |= _eats(op, av)
+        eaten |= eats
     candidates.append(_Anchor(run, run_at, eaten))
-    return (run if whole else None), _best(candidates)
+    return (run if whole else None), _best(candidates), eaten
 
 
-def _node(op: object, av: object) -> tuple[Literals | None, _Anchor]:
+def _node(op: object, av: object) -> tuple[Literals | None, _Anchor, frozenset[str]]:
     c = _c
     if op is c.LITERAL:
         char = chr(av)  # type: ignore[arg-type]
+        eats = STOPS & {char}  # no stop character has a case twin
         if not _foldable(char):
-            return None, _NO_ANCHOR  # non-ASCII: case twins not worth modelling; a space: see `_best`
-        return frozenset({fold(char)}), _NO_ANCHOR
+            return None, _NO_ANCHOR, eats  # non-ASCII: case twins not worth modelling; a space: see `_best`
+        return frozenset({fold(char)}), _NO_ANCHOR, eats
     if op is c.IN:
         chars = _class_chars(av)  # type: ignore[arg-type]
-        return (frozenset(chars) if chars is not None else None), _NO_ANCHOR
-    if op is c.AT:
-        return frozenset({""}), _NO_ANCHOR
+        return (frozenset(chars) if chars is not None else None), _NO_ANCHOR, _class_eats(av)  # type: ignore[arg-type]
+    if op in (c.AT, c.ASSERT, c.ASSERT_NOT):
+        # Lookarounds match no character and are not read; \b, ^ match the empty string.
+        return (frozenset({""}) if op is c.AT else None), _NO_ANCHOR, frozenset()
     if op is c.SUBPATTERN:
         return _sequence(av[-1])  # type: ignore[index]
     if op is c.ATOMIC_GROUP:
@@ -588,29 +609,33 @@ def _node(op: object, av: object) -> tuple[Literals | None, _Anchor]:
         return _branch(av[1])  # type: ignore[index]
     if op in (c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", None)):
         low, high, sub = av  # type: ignore[misc]
-        exact, inner = _sequence(sub)
+        exact, inner, eats = _sequence(sub)
         if low == high == 1:
-            return exact, inner
+            return exact, inner, eats
         if low == 0:
             if high == 1 and exact is not None:
-                return exact | {""}, _NO_ANCHOR
-            return None, _NO_ANCHOR
+                return exact | {""}, _NO_ANCHOR, eats
+            return None, _NO_ANCHOR, eats
         # The first repetition starts where the node does, and holds the literal.
-        return None, _best([a for a in (_Anchor(exact, 0), inner) if a.literals is not None])
-    return None, _NO_ANCHOR  # lookarounds, backreferences, `.`, negated literals: not read
+        return None, _best([a for a in (_Anchor(exact, 0), inner) if a.literals is not None]), eats
+    if op is c.NOT_LITERAL:
+        return None, _NO_ANCHOR, STOPS - {chr(av)}  # type: ignore[arg-type]
+    return None, _NO_ANCHOR, STOPS  # `.`, backreferences, conditionals: not read, may match anything
 
 
 _NO_ANCHOR = _Anchor(None)
 
 
-def _branch(alternatives: list[object]) -> tuple[Literals | None, _Anchor]:
+def _branch(alternatives: list[object]) -> tuple[Literals | None, _Anchor, frozenset[str]]:
     exacts: set[str] = set()
     required: set[str] = set()
     exact_ok = required_ok = True
     lead: int | None = 0
-    eaten: frozenset[str] = frozenset()
+    eaten: frozenset[str] = frozenset()  # by the kept literals' lead-ins
+    eats: frozenset[str] = frozenset()  # by any alternative
     for alternative in alternatives:
-        exact, inner = _sequence(alternative)  # type: ignore[arg-type]
+        exact, inner, alternative_eats = _sequence(alternative)  # type: ignore[arg-type]
+        eats |= alternative_eats
         if exact is None:
             exact_ok = False
         else:
@@ -623,7 +648,7 @@ def _branch(alternatives: list[object]) -> tuple[Literals | None, _Anchor]:
             lead = None if lead is None or best.lead is None else max(lead, best.lead)
             eaten |= best.eaten
     return (frozenset(exacts) if exact_ok and len(exacts) <= _MAX_STRINGS else None,
-            _Anchor(frozenset(required), lead, eaten) if required_ok else _NO_ANCHOR)
+            _Anchor(frozenset(required), lead, eaten) if required_ok else _NO_ANCHOR, eats)
 
 
 def _widest(items: _sre_parse.SubPattern, op: object, av: object) -> int | None:
@@ -641,32 +666,6 @@ def _plus(a: int | None, b: int | None) -> int | None:
 STOPS = frozenset(".,;:!?()[]{}%=/\n")
 _CATEGORY_CLASS = {"CATEGORY_DIGIT": r"\d", "CATEGORY_NOT_DIGIT": r"\D", "CATEGORY_SPACE": r"\s",
                    "CATEGORY_NOT_SPACE": r"\S", "CATEGORY_WORD": r"\w", "CATEGORY_NOT_WORD": r"\W"}
-
-
-def _eats(op: object, av: object) -> frozenset[str]:
-    """The characters of `STOPS` one item of a parse tree can match (all when unsure)."""
-    c = _c
-    if op in (c.AT, c.ASSERT, c.ASSERT_NOT):
-        return frozenset()  # matches no character
-    if op is c.LITERAL:
-        return STOPS & {chr(av)}  # type: ignore[arg-type]  # no stop character has a case twin
-    if op is c.NOT_LITERAL:
-        return STOPS - {chr(av)}  # type: ignore[arg-type]
-    if op is c.IN:
-        return _class_eats(av)  # type: ignore[arg-type]
-    if op is c.SUBPATTERN:
-        return _eats_all(av[-1])  # type: ignore[index]
-    if op is c.ATOMIC_GROUP:
-        return _eats_all(av)  # type: ignore[arg-type]
-    if op is c.BRANCH:
-        return frozenset().union(*(_eats_all(alternative) for alternative in av[1]))  # type: ignore[index]
-    if op in (c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", None)):
-        return _eats_all(av[2])  # type: ignore[index]
-    return STOPS  # `.`, backreferences, conditionals: anything
-
-
-def _eats_all(items: Iterable[tuple[object, object]]) -> frozenset[str]:
-    return frozenset().union(*(_eats(op, av) for op, av in items))
 
 
 def _class_eats(items: list[tuple[object, object]]) -> frozenset[str]:
