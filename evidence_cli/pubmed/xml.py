@@ -258,9 +258,15 @@ class _Cutter:
 
     def _compact(self) -> None:
         if self.pos >= BLOCK_SIZE:
-            self.buf = self.buf[self.pos:]
+            shift = self.pos
+            self.buf = self.buf[shift:]
             self.pos = 0
-            self._special = (0, 0, -1)
+            searched_from, searched_to, first = self._special  # what is known stays known
+            if first < 0 or first >= shift:
+                self._special = (max(searched_from, shift) - shift, max(searched_to, shift) - shift,
+                                 first - shift if first >= 0 else -1)
+            else:
+                self._special = (0, 0, -1)
 
     def _find(self, needle: bytes, start: int) -> int:
         """Where `needle` is at or after `start`, reading on as needed; -1 at the end."""
