@@ -79,7 +79,11 @@ class LiteralScanner:
         # them: a text's literals are its runs' ("depression," and "(depression" are "depression").
         alphabet = sorted(set("".join(universe)))
         self._runs = re.compile(f"[{''.join(map(re.escape, alphabet))}]+").findall if alphabet else None
+        # The same for ASCII text as bytes: a literal's character in lower case, any other a space.
+        self._ascii_runs = bytes(ord(ch.lower()) if ch.lower() in alphabet else 32 for ch in map(chr, range(128)))
+        self._ascii_runs += bytes(range(128, 256))
         self._by_run: dict[str, int] = {}
+        self._by_word: dict[bytes, int] = {}  # the runs of ASCII text, as bytes
         self._masks: dict[int, int] = {}  # one int object per distinct set, shared by the caches
 
     def presence(self, text: str) -> Presence:
@@ -89,16 +93,29 @@ class LiteralScanner:
         """The literals `text` holds, as bits (see `bits`)."""
         if self._runs is None:
             return 0
-        cache = self._by_run
         found = 0
+        if text.isascii():  # most text: its runs cut by a byte table, lower case in the same pass
+            words = self._by_word
+            for word in text.encode("ascii").translate(self._ascii_runs).split():
+                hit = words.get(word)
+                if hit is None:
+                    if len(words) >= _MAX_CACHED_RUNS:
+                        words.clear()
+                    hit = words[word] = self._run(word.decode("ascii"))
+                found |= hit
+            return found
         for run in self._runs(fold(text)):
-            hit = cache.get(run)
-            if hit is None:
-                if len(cache) >= _MAX_CACHED_RUNS:
-                    cache.clear()
-                hit = cache[run] = self._scan(run)
-            found |= hit
+            found |= self._run(run)
         return found
+
+    def _run(self, run: str) -> int:
+        cache = self._by_run
+        hit = cache.get(run)
+        if hit is None:
+            if len(cache) >= _MAX_CACHED_RUNS:
+                cache.clear()
+            hit = cache[run] = self._scan(run)
+        return hit
 
     def required(self, pattern: re.Pattern[str]) -> int | None:
         """The literals (bits) one of which a text must hold for `pattern` to match; None: no such
