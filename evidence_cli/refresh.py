@@ -182,7 +182,7 @@ def refresh_topic(store: Any, client: Any, topic: Topic, *, full: bool = False,
         if progress is not None:
             progress.update(total=len(plan.to_fetch), description=f"{topic.id}: fetching")
         if plan.relink:
-            _link_cached(store, topic, plan.relink, run_id, totals)
+            _link_cached(store, topic, processor.version(), plan.relink, run_id, totals)
         missing = _fetch_and_store(store, client, topic, plan.to_fetch, run_id, totals, progress, today, processor)
         if missing:
             shown = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
@@ -313,18 +313,17 @@ class _Totals:
     updated: int = 0
 
 
-def _save(store: Any, topic: Topic, rows: list[tuple[tuple, Any]], run_id: int, totals: _Totals,
+def _save(store: Any, topic: Topic, version: str, rows: list[tuple[tuple, Any]], run_id: int, totals: _Totals,
           fetched_day: date | None = None) -> None:
-    """One batch of (article row, Tagging), one transaction."""
-    from evidence_cli.ingest import tagger_version
+    """One batch of (article row, Tagging), one transaction; `version`: `ingest.tagger_version(topic)`."""
     from evidence_cli.store.articles import save_rows
 
-    done = save_rows(store, rows, topic=topic.id, run_id=run_id, tagger_version=tagger_version(topic),
+    done = save_rows(store, rows, topic=topic.id, run_id=run_id, tagger_version=version,
                      fetched_day=fetched_day.isoformat() if fetched_day else None)
     totals.updated += done.updated
 
 
-def _link_cached(store: Any, topic: Topic, pmids: list[str], run_id: int, totals: _Totals) -> None:
+def _link_cached(store: Any, topic: Topic, version: str, pmids: list[str], run_id: int, totals: _Totals) -> None:
     """Records another topic already cached: tag them for this topic and link them, batch by batch."""
     from evidence_cli.eutils.search import BATCH_SIZE
     from evidence_cli.ingest import topic_tagger
@@ -333,25 +332,30 @@ def _link_cached(store: Any, topic: Topic, pmids: list[str], run_id: int, totals
     tagger = topic_tagger(topic)
     for start in range(0, len(pmids), BATCH_SIZE):
         articles = [a for a in (get_article(store, p, with_raw=True) for p in pmids[start:start + BATCH_SIZE]) if a]
-        _save(store, topic, [(article_row(a, compress_raw=False), tagger(a)) for a in articles], run_id, totals)
+        _save(store, topic, version, [(article_row(a, compress_raw=False), tagger(a)) for a in articles], run_id, totals)
 
 
 # --- parsing, tagging and building rows, in this process or in worker processes ---------------
 
 _worker_tagger: Callable | None = None
+_worker_version: str | EvidenceError = ""
 
 
 def _init_worker(topic_path: str, parent_pid: int) -> None:
     """A worker process: Ctrl-C is the parent's to handle; compile the topic's rules once."""
     import signal
 
-    from evidence_cli.ingest import topic_tagger
+    from evidence_cli.ingest import tagger_version, topic_tagger
     from evidence_cli.workspace import load_topic_file
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     exit_with_parent(parent_pid)
-    global _worker_tagger
-    _worker_tagger = topic_tagger(load_topic_file(Path(topic_path)))
+    global _worker_tagger, _worker_version
+    try:
+        topic = load_topic_file(Path(topic_path))
+        _worker_tagger, _worker_version = topic_tagger(topic), tagger_version(topic)
+    except EvidenceError as exc:  # a bad rule: `_warm_up` hands it over (a failed initializer breaks the pool)
+        _worker_version = exc
 
 
 def exit_with_parent(parent_pid: int) -> None:
@@ -375,8 +379,12 @@ def exit_with_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
-def _started() -> None:
-    """A no-op task: submitting one per worker makes the pool start them all now."""
+def _warm_up() -> str:
+    """The worker's tagger version (the topic's rules compiled, in a worker: the storing process
+    need not compile them too). Submitting one per worker makes the pool start them all now."""
+    if isinstance(_worker_version, EvidenceError):
+        raise _worker_version
+    return _worker_version
 
 
 def parse_tag_rows(bodies: list[bytes], requested: list[str], found: set[str], tagger: Callable | None = None,
@@ -415,6 +423,8 @@ class _Processor:
         self.pool: Any = None
         self.workers = 0
         self.tagger: Callable | None = None
+        self._version: str | None = None
+        self._versions: list[Any] = []  # one future per worker
 
     def start_workers(self, workers: int) -> None:
         if self.pool is not None or not workers:
@@ -425,22 +435,37 @@ class _Processor:
         self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                         initializer=_init_worker, initargs=(str(self.topic.path), os.getpid()))
         self.workers = workers
-        for _ in range(workers):  # the pool starts a process per task while none is idle
-            self.pool.submit(_started)
+        self._versions = [self.pool.submit(_warm_up) for _ in range(workers)]  # a process per task while none is idle
+
+    def version(self) -> str:
+        """The tagger version stored with the tags (`ingest.tagger_version`); a bad rule raises here."""
+        if self._version is None:
+            if self._versions:
+                self._version = self._versions[0].result()
+            else:
+                from evidence_cli.ingest import tagger_version
+
+                self._version = tagger_version(self.topic)
+        return self._version
 
     @property
     def depth(self) -> int:
         return 2 * self.workers  # batches in flight: workers never idle while this process stores
+
+    def prepare(self) -> None:
+        """Without workers, compile the rules here before any efetch: a bad rule costs no request.
+        (Workers compile them as they start, and report a bad rule at the first batch's storing.)"""
+        if self.pool is None and self.tagger is None:
+            from evidence_cli.ingest import topic_tagger
+
+            self.tagger = topic_tagger(self.topic)
 
     def submit(self, batch: Any) -> Callable[[], tuple[list[tuple[tuple, Any]], list[str]]]:
         """Start parsing and tagging `batch`; the function returned waits for (rows, unparsed ids).
         With workers, an answer is cut in one part per worker: a batch takes half the time (the
         last one is all that is left to do after the last request), not half the workers."""
         if self.pool is None:
-            if self.tagger is None:
-                from evidence_cli.ingest import topic_tagger
-
-                self.tagger = topic_tagger(self.topic)
+            self.prepare()
             done = parse_tag_rows(batch.bodies, batch.requested, batch.found, self.tagger, compress_raw=False)
             return lambda: done
         from evidence_cli.eutils.search import split_answer
@@ -491,16 +516,18 @@ def _fetch_and_store(store: Any, client: Any, topic: Topic, ids: list[str], run_
             batches.put(exc)
 
     processor.start_workers(worker_count(len(ids)))
+    processor.prepare()
     thread = threading.Thread(target=fetcher, name="efetch", daemon=True)
     thread.start()
     missing: list[str] = []
     in_flight: deque[tuple[Any, Any]] = deque()
 
     def store_oldest() -> None:
+        version = processor.version()  # first: a bad rule is the error to report, not its effects
         batch, result = in_flight.popleft()
         items, unparsed = result()
         if items:
-            _save(store, topic, items, run_id, totals, fetched_day)
+            _save(store, topic, version, items, run_id, totals, fetched_day)
         totals.fetched += len(items)
         missing.extend(batch.missing + unparsed)
         if progress is not None:

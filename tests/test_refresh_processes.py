@@ -131,3 +131,22 @@ def test_kill_9_mid_refresh_then_resume_without_refetching(make_fake, workspace)
     with sqlite3.connect(workspace / "cache" / "evidence.sqlite") as db:
         outcomes = [r[0] for r in db.execute("SELECT outcome FROM runs ORDER BY id")]
     assert outcomes == ["interrupted", "interrupted", "complete"]
+
+
+def test_a_bad_claim_rule_is_one_line_with_workers_and_without(make_fake, workspace):
+    """Workers compile the rules as they start: a rule that does not compile must still end the
+    run as the one-line topic error, not a broken pool (and without workers, before any efetch)."""
+    topic = workspace / "queries" / "ketamine.toml"
+    topic.write_text(topic.read_text(encoding="utf-8") + "\n[claims.broken]\nlabel = \"Broken\"\npatterns = ['(unclosed']\n",
+                     encoding="utf-8")
+    fake = make_fake(1_600)
+    for workers in ("2", "0"):
+        fake.clear_log()
+        proc = evidence(workspace, fake, EVIDENCE_WORKERS=workers)
+        _out, err = proc.communicate(timeout=120)
+        assert proc.returncode == ExitCode.USAGE, err
+        message = (f"error: ketamine: {topic}: claims.broken.patterns[1]: bad regex '(unclosed': "
+                   "missing ), unterminated subpattern at position 0")
+        assert err.strip().splitlines() == [message]
+        assert count_stored(workspace) == 0
+    assert [r.utility for r in fake.requests()] == ["esearch"]  # without workers: no efetch
