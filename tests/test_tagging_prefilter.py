@@ -190,6 +190,17 @@ def test_alternatives_split_only_at_top_level() -> None:
         assert (plain and plain.span()) == (gated and gated.span()), text
 
 
+def test_groups_of_alternatives_are_opened_in_order() -> None:
+    def parts(source: str) -> list[str] | None:
+        return _alternatives(re.compile(source, re.IGNORECASE))
+
+    assert parts(r"(?:(?:ab)|(?:cd))|(?:ef)") == ["(?:ab)", "(?:cd)", "(?:ef)"]
+    assert parts(r"(?:a|b)*|c") == ["(?:a|b)*", "c"]  # a repeated group stays whole
+    assert parts(r"(?:a)(?:b|c)|d") == ["(?:a)(?:b|c)", "d"]  # so does a group that is not the whole
+    assert parts(r"(?i:a|b)|c") == ["(?i:a|b)", "c"]  # flags are not opened
+    assert parts(r"\(a|b\)") == ["\\(a", "b\\)"]
+
+
 def test_unregistered_patterns_always_run() -> None:
     other = re.compile(r"\bzebra\b", re.IGNORECASE)
     assert search(other, "a zebra", SCANNER.presence("nothing here")) is not None
@@ -229,7 +240,7 @@ def test_alternatives_run_alone_give_the_alternations_match() -> None:
     alternation; one matching further left wins over an earlier one matching further right;
     each next match is searched from the end of the last, by every alternative."""
     patterns = [re.compile(p, re.IGNORECASE) for p in (
-        r"\babc|\bab\w*|\bxyz", r"\bab\w*|\babc|\bxyz", r"b\w*c|\babc\w*|c d",
+        r"\babc|\bab\w*|\bxyz", r"\bab\w*|\babc|\bxyz", r"b\w*c|\babc\w*|c d", r"(?:\bab\w*|(?:b\w*c))|\babc",
         r"(?<=a)bc|x?y?|abc",  # an alternative matching the empty string: compiled together instead
     )]
     scanner = LiteralScanner(patterns)

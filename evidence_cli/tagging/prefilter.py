@@ -476,12 +476,46 @@ class _Gate:
 
 
 def _alternatives(pattern: re.Pattern[str]) -> list[str] | None:
-    """The top-level alternatives of a pattern's source, when each stands alone; else None."""
+    """The top-level alternatives of a pattern's source, when each stands alone; else None.
+
+    An alternative that is a group of alternatives ("(?:a|b)|c") gives those (same order, so the
+    same first match: "a|b|c").
+    """
     source = pattern.pattern
     if (not isinstance(source, str) or pattern.groups or pattern.flags & re.VERBOSE or "(?#" in source
             or re.match(r"\(\?[aiLmsux]+\)", source)):
         return None  # groups would be renumbered, comments and global flags not split
-    parts, depth, start, i = [], 0, 0, 0
+    parts = _flat(source)
+    return parts if len(parts) > 1 else None
+
+
+def _flat(source: str) -> list[str]:
+    parts = []
+    for part in _split_top(source):
+        inner = part[3:-1] if part.startswith("(?:") and _closing(part) == len(part) - 1 else None
+        parts += _flat(inner) if inner is not None and len(_split_top(inner)) > 1 else [part]
+    return parts
+
+
+def _split_top(source: str) -> list[str]:
+    """`source` cut at each "|" outside parentheses and classes."""
+    parts, start = [], 0
+    for i, ch, depth in _scan_source(source):
+        if ch == "|" and depth == 0:
+            parts.append(source[start:i])
+            start = i + 1
+    parts.append(source[start:])
+    return parts
+
+
+def _closing(source: str) -> int:
+    """Where the parenthesis opening `source` closes; -1: nowhere."""
+    return next((i for i, ch, depth in _scan_source(source) if ch == ")" and depth == 0), -1)
+
+
+def _scan_source(source: str) -> Iterator[tuple[int, str, int]]:
+    """(index, character, depth after it) for each character outside escapes and classes."""
+    depth, i = 0, 0
     while i < len(source):
         ch = source[i]
         if ch == "\\":
@@ -497,12 +531,8 @@ def _alternatives(pattern: re.Pattern[str]) -> list[str] | None:
             depth += 1
         elif ch == ")":
             depth -= 1
-        elif ch == "|" and depth == 0:
-            parts.append(source[start:i])
-            start = i + 1
+        yield i, ch, depth
         i += 1
-    parts.append(source[start:])
-    return parts if len(parts) > 1 else None
 
 
 def _trie(literals: Iterable[str]) -> str:
