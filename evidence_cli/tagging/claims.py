@@ -206,10 +206,9 @@ def find_claims(
                 continue
             if sentence.role == BACKGROUND and background is None:
                 continue
-            if refers_back[order] is None:
-                refers_back[order] = (sentence.role not in (TITLE, BACKGROUND)
-                                      and has(cues.ANAPHORA, sentence.norm, sentence.present))
-            context_before = bool(refers_back[order]) and _context_before(sentences, order, claim)
+            # Only weak patterns need the sentence before.
+            context_before = ((sentence.present is None or sentence.present.may_match(claim.weak_patterns))
+                              and _context_before(sentences, order, claim, refers_back))
             if short_forms is None and not may_name(sentence.present, claim, context_before):
                 continue  # no spans
             spans = claim_spans(sentence.norm, claim, sentence.present, context_before=context_before)
@@ -247,15 +246,19 @@ def _naming_literals(scanner: LiteralScanner, claim: ClaimRules) -> int | None:
     return bits
 
 
-def _context_before(sentences: Sequence[Sentence], order: int, claim: ClaimRules) -> bool:
-    """The sentence before is about the claim's outcome; asked only of a sentence that refers back
-    to it (`cues.ANAPHORA`): "MADRS fell by 24 h. The improvement persisted for 5 weeks." """
+def _context_before(sentences: Sequence[Sentence], order: int, claim: ClaimRules,
+                    refers_back: list[bool | None]) -> bool:
+    """The sentence refers back to the one before (`cues.ANAPHORA`), which is about the claim's
+    outcome: "MADRS fell by 24 h. The improvement persisted for 5 weeks." `refers_back`: each
+    sentence's answer to the first question once found (None: not yet)."""
     if claim.context is None or order < 2 or sentences[order].role in (TITLE, BACKGROUND):
         return False
     before = sentences[order - 1]
     if before.role in (TITLE, BACKGROUND) or (before.present is not None and not before.present.may_match(claim.context)):
         return False
-    return has(claim.context, masked(before.norm, claim, before.present), before.present)
+    if refers_back[order] is None:
+        refers_back[order] = has(cues.ANAPHORA, sentences[order].norm, sentences[order].present)
+    return bool(refers_back[order]) and has(claim.context, masked(before.norm, claim, before.present), before.present)
 
 
 def _whole_record(sentences: Sequence[Sentence]) -> Presence | None:
@@ -270,7 +273,7 @@ def _in_future_clause(norm: str, span: tuple[int, int], present: Presence | None
         return False
     for start, end in clause_spans(norm):
         if start <= span[0] < end:
-            return bool(cues.FUTURE.search(norm[start:end]))
+            return has(cues.FUTURE, norm[start:end], present)
     return False
 
 

@@ -107,7 +107,7 @@ def is_future(norm: str, present: Presence | None = None) -> bool:
     if present is not None and not present.may_match(cues.FUTURE):
         return False
     clauses = [norm[a:b] for a, b in clause_spans(norm)]
-    return bool(clauses) and all(cues.FUTURE.search(c) for c in clauses)
+    return bool(clauses) and all(has(cues.FUTURE, c, present) for c in clauses)
 
 
 def _refine(category: str, texts: list[_Text]) -> list[str]:
