@@ -172,9 +172,10 @@ class _Text:
         self.answers: dict[int, bool] = {}
 
     def has(self, pattern: re.Pattern[str]) -> bool:
-        answer = self.answers.get(id(pattern))
+        key = id(pattern)
+        answer = self.answers.get(key)
         if answer is None:
-            answer = self.answers[id(pattern)] = has(pattern, self.text, self.present)
+            answer = self.answers[key] = has(pattern, self.text, self.present)
         return answer
 
 

@@ -131,9 +131,10 @@ def _infer_roles(texts: list[_Text], started: bool) -> tuple[list[str | None], b
 def _classify(norm: str, present: Presence | None = None) -> str:
     if has(cues.CONCLUSION, norm, present):
         return CONCLUSIONS
-    if has(cues.OBJECTIVE, norm, present) and not has(cues.RESULT, norm, present):
+    result = has(cues.RESULT, norm, present)
+    if not result and has(cues.OBJECTIVE, norm, present):
         return OBJECTIVE
-    if has(cues.RESULT, norm, present):
+    if result:
         return RESULTS
     if has(cues.CASE_INTRO, norm, present):
         return METHODS  # "We present a 34-year-old woman with ...": who the case is, not what happened

@@ -32,11 +32,16 @@ def tag_article(article: Article, rules: TopicRules) -> Tagging:
     draft = draft_sentences(article.title, article.abstract, scanner)
     mesh = article.mesh_descriptors
     texts = draft.texts
-    own = [t for t, role, future in zip(texts, draft.roles, draft.future, strict=True)
-           if role not in (TITLE, BACKGROUND) and not future]
-    every = [t for t, future in zip(texts, draft.future, strict=True) if not future]
+    # The study's own sentences, every sentence but calls for future work, and the title.
+    own, every, titles = [], [], []
+    for t, role, future in zip(texts, draft.roles, draft.future, strict=True):
+        if role == TITLE:
+            titles.append(t)
+        if not future:
+            every.append(t)
+            if role not in (TITLE, BACKGROUND):
+                own.append(t)
     # The raw title's literals are among the title sentence's (normalizing and stripping keep them).
-    titles = [t for t, role in zip(texts, draft.roles, strict=True) if role == TITLE]
     in_title, in_own, in_every = (union([t.present for t in group], scanner)  # type: ignore[misc]
                                   for group in (titles, titles + own, every))
     design, humans, animals = classify_record(

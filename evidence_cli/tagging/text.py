@@ -176,11 +176,14 @@ def _is_abbreviation(text: str, dot: int) -> bool:
     before = text[max(0, dot - 80):dot]
     if not before or before[-1].isspace():
         return False
-    token = before.split()[-1].lstrip("([\"'").lower()
+    token = before.rsplit(None, 1)[-1].lstrip("([\"'").lower()
     if token in ABBREVIATIONS:
         return True
     # A dotted run ("U.S", "i.c.v") is an abbreviation.
-    return bool(re.fullmatch(r"(?:[a-z]\.)+[a-z]", token))
+    return _DOTTED.fullmatch(token) is not None
+
+
+_DOTTED = re.compile(r"(?:[a-z]\.)+[a-z]")
 
 
 # --- clauses ------------------------------------------------------------------------------------
