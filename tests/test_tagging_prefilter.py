@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from evidence_cli.tagging import compile_rules, cues, design, prefilter, sample_size
-from evidence_cli.tagging.claims import claim_spans, may_name
+from evidence_cli.tagging.claims import claim_spans, find_claims, may_name, names_any_claim
 from evidence_cli.tagging.prefilter import (
     STOPS,
     LiteralScanner,
@@ -23,6 +23,8 @@ from evidence_cli.tagging.prefilter import (
     required_literals,
     search,
 )
+from evidence_cli.tagging.roles import draft_sentences
+from evidence_cli.tagging.tagger import article_from_record, scanner_for
 from evidence_cli.tagging.text import normalize
 from evidence_cli.workspace import load_topic_file
 
@@ -151,6 +153,24 @@ def test_every_match_holds_a_literal_within_its_lead_and_stops(text: str) -> Non
             last = s + lead if lead is not None else match.end()
             places = [q for lit in literals for q in range(s, last + 1) if folded.startswith(lit, q)]
             assert any(not set(norm[s:q]) & set(stops) for q in places), (pattern.pattern[:80], norm)
+
+
+_SENTENCES = st.lists(STOPPY_TEXTS.map(lambda t: t.strip().capitalize() + "."), min_size=1, max_size=6).map(" ".join)
+
+
+@settings(max_examples=150, deadline=None)
+@given(STOPPY_TEXTS, _SENTENCES, st.sampled_from(["", "Review", "Randomized Controlled Trial"]))
+def test_a_record_that_names_no_claim_gets_no_claim_tags(title: str, abstract: str, kind: str) -> None:
+    """The check that spares a record its study roles: when it says no sentence names a claim,
+    the full claim finder finds none either (and when it finds some, the check said so)."""
+    article = article_from_record({"title": title, "abstract": abstract, "publication_types": [kind] if kind else []})
+    draft = draft_sentences(article.title, article.abstract, scanner_for(RULES))
+    found = find_claims(draft.sentences(), RULES, design="other")
+    if not names_any_claim(draft.texts, RULES):  # type: ignore[arg-type]
+        assert found == ()
+    for design_name in ("narrative-review", "protocol"):
+        if find_claims(draft.sentences(), RULES, design=design_name):
+            assert names_any_claim(draft.texts, RULES)  # type: ignore[arg-type]
 
 
 def test_leads_of_simple_patterns() -> None:

@@ -233,6 +233,32 @@ def find_claims(
     return tuple(tags)
 
 
+def names_any_claim(sentences: Sequence[Sentence], rules: TopicRules) -> bool:
+    """Whether some sentence names some claim, whatever its role and the sentence before: False
+    means `find_claims` finds nothing (it reads those spans of fewer sentences), and the record's
+    study roles need not be settled."""
+    whole = _whole_record(sentences)
+    definitions = None
+    refers_back: list[bool | None] = [None] * len(sentences)
+    for claim in rules.claims:
+        if not may_name(whole, claim):
+            continue
+        if definitions is None:
+            definitions = short_form_definitions(sentences)
+        short_forms = abbreviations(sentences, claim, definitions)
+        naming = None if short_forms is not None or whole is None else _naming_literals(whole.scanner, claim)
+        for order, sentence in enumerate(sentences):
+            if naming is not None and not sentence.present.mask & naming:  # type: ignore[union-attr]
+                continue
+            context_before = ((sentence.present is None or sentence.present.may_match(claim.weak_patterns))
+                              and _context_before(sentences, order, claim, refers_back, roles=False))
+            if claim_spans(sentence.norm, claim, sentence.present, context_before=context_before):
+                return True
+            if short_forms is not None and short_forms.search(sentence.norm):
+                return True
+    return False
+
+
 def _naming_literals(scanner: LiteralScanner, claim: ClaimRules) -> int | None:
     """The literals (bits) one of which a sentence must hold to name the claim, with context from
     the sentence before (`may_name(..., context_before=True)`); None: any sentence may."""
@@ -247,14 +273,17 @@ def _naming_literals(scanner: LiteralScanner, claim: ClaimRules) -> int | None:
 
 
 def _context_before(sentences: Sequence[Sentence], order: int, claim: ClaimRules,
-                    refers_back: list[bool | None]) -> bool:
+                    refers_back: list[bool | None], *, roles: bool = True) -> bool:
     """The sentence refers back to the one before (`cues.ANAPHORA`), which is about the claim's
     outcome: "MADRS fell by 24 h. The improvement persisted for 5 weeks." `refers_back`: each
-    sentence's answer to the first question once found (None: not yet)."""
-    if claim.context is None or order < 2 or sentences[order].role in (TITLE, BACKGROUND):
+    sentence's answer to the first question once found (None: not yet). `roles` False: whatever
+    the two sentences' roles (so True more often)."""
+    if claim.context is None or order < 2:
         return False
     before = sentences[order - 1]
-    if before.role in (TITLE, BACKGROUND) or (before.present is not None and not before.present.may_match(claim.context)):
+    if roles and (sentences[order].role in (TITLE, BACKGROUND) or before.role in (TITLE, BACKGROUND)):
+        return False
+    if before.present is not None and not before.present.may_match(claim.context):
         return False
     if refers_back[order] is None:
         refers_back[order] = has(cues.ANAPHORA, sentences[order].norm, sentences[order].present)

@@ -268,7 +268,7 @@ def _mask(literals: Iterable[str], bits: dict[str, int]) -> int:
 class _Part:
     """A regex to run (one alternative alone, or a whole pattern), and where its matches can start."""
 
-    __slots__ = ("back", "bits", "empty", "lead", "literal_of", "pattern")
+    __slots__ = ("_empty", "back", "bits", "lead", "literal_of", "pattern")
 
     def __init__(self, pattern: re.Pattern[str], anchor: _Anchor, bits: dict[str, int]) -> None:
         self.pattern = pattern
@@ -279,7 +279,14 @@ class _Part:
         # holds none of the stop characters it cannot match before it: `back` finds the last.
         self.lead = anchor.lead if literals else None
         self.back = _last_of(STOPS - anchor.eaten) if literals else None
-        self.empty = _may_be_empty(pattern)
+        self._empty: bool | None = None  # found when first asked (a parse of the pattern)
+
+    @property
+    def empty(self) -> bool:
+        """Whether it may match the empty string."""
+        if self._empty is None:
+            self._empty = _may_be_empty(self.pattern)
+        return self._empty
 
     def start(self, text: str, folded: str | None, mask: int, pos: int = 0) -> int:
         """Where a match at or after `pos` can start at the earliest; -1: nowhere.
@@ -782,11 +789,13 @@ def _best(candidates: list[_Anchor]) -> _Anchor:
     return best
 
 
+@cache
 def _rarity(literal: str) -> float:
     """How seldom text holds the literal, roughly: its length, symbols ("=", "%") counting double."""
     return sum(1.0 if ch.isalnum() else 0.5 if ch in "-.,()'/" else 2.0 for ch in literal)
 
 
+@cache
 def _longest_piece(literal: str) -> str:
     """The longest whitespace-free part (whitespace already ends a run; this keeps it so)."""
     return max(literal.split(), key=len, default="")

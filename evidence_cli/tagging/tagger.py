@@ -11,7 +11,7 @@ from evidence_cli.pubmed.model import Article, MeshHeading
 from evidence_cli.tagging import cues
 from evidence_cli.tagging import design as design_module
 from evidence_cli.tagging import sample_size as sample_size_module
-from evidence_cli.tagging.claims import find_claims, may_name
+from evidence_cli.tagging.claims import find_claims, names_any_claim
 from evidence_cli.tagging.design import classify_record
 from evidence_cli.tagging.model import Tagging
 from evidence_cli.tagging.prefilter import LiteralScanner, union
@@ -49,10 +49,8 @@ def tag_article(article: Article, rules: TopicRules) -> Tagging:
         article.publication_types, mesh, present=(in_title, in_own, in_every),
     )
     n, n_sentence = sample_size(design, [(t.text, t.norm) for t in own], [t.present for t in own])
-    # Only a record that may name a claim needs its sentences' exact roles.
-    whole = union([t.present for t in texts], scanner)  # type: ignore[misc]
-    claims = (find_claims(draft.sentences(), rules, design=design, mesh=mesh)
-              if any(may_name(whole, claim) for claim in rules.claims) else ())
+    # Only a record that names a claim needs its sentences' exact roles.
+    claims = find_claims(draft.sentences(), rules, design=design, mesh=mesh) if names_any_claim(texts, rules) else ()  # type: ignore[arg-type]
     types = {t.strip().lower() for t in article.publication_types}
     refs = {c.ref_type for c in article.corrections}
     return Tagging(
