@@ -20,6 +20,7 @@ from evidence_cli.tagging.prefilter import (
     finditer,
     fold,
     has,
+    has_span,
     required_literals,
     search,
 )
@@ -219,6 +220,16 @@ def test_groups_of_alternatives_are_opened_in_order() -> None:
     assert parts(r"(?:a)(?:b|c)|d") == ["(?:a)(?:b|c)", "d"]  # so does a group that is not the whole
     assert parts(r"(?i:a|b)|c") == ["(?i:a|b)", "c"]  # flags are not opened
     assert parts(r"\(a|b\)") == ["\\(a", "b\\)"]
+
+
+def test_has_span_is_whether_finditer_gives_a_non_empty_match() -> None:
+    patterns = [re.compile(p, re.IGNORECASE) for p in (r"x*|abc", r"abc|x*", r"\babc\b", r"(?=abc)")]
+    scanner = LiteralScanner(patterns)
+    for pattern in patterns:
+        for text in ("abc", "xx abc", "", "ab c"):
+            plain = any(m.end() > m.start() for m in pattern.finditer(text))
+            assert has_span(pattern, text, scanner.presence(text)) == plain, (pattern.pattern, text)
+    assert not has_span(patterns[0], "abc", scanner.presence("abc"))  # "x*" matches first, empty, at each place
 
 
 def test_unregistered_patterns_always_run() -> None:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from evidence_cli.tagging import cues
 from evidence_cli.tagging.model import ClaimTag
-from evidence_cli.tagging.prefilter import LiteralScanner, Presence, finditer, has, search, union
+from evidence_cli.tagging.prefilter import LiteralScanner, Presence, finditer, has, has_span, search, union
 from evidence_cli.tagging.roles import (
     BACKGROUND,
     BODY,
@@ -74,6 +74,16 @@ def claim_spans(norm: str, rules: ClaimRules, present: Presence | None = None, *
             context_before or has(rules.context, text, present)):
         spans += [m.span() for m in finditer(rules.weak_patterns, text, present)]
     return sorted(s for s in spans if s[1] > s[0])
+
+
+def _names(norm: str, rules: ClaimRules, present: Presence | None, context_before: bool) -> bool:
+    """`bool(claim_spans(norm, rules, present, context_before=context_before))`, found sooner."""
+    text = masked(norm, rules, present)
+    if rules.patterns is not None and has_span(rules.patterns, text, present):
+        return True
+    return bool(rules.weak_patterns is not None and rules.context is not None
+                and (context_before or has(rules.context, text, present))
+                and has_span(rules.weak_patterns, text, present))
 
 
 def may_name(present: Presence | None, rules: ClaimRules, context_before: bool = False) -> bool:
@@ -252,7 +262,7 @@ def names_any_claim(sentences: Sequence[Sentence], rules: TopicRules) -> bool:
                 continue
             context_before = ((sentence.present is None or sentence.present.may_match(claim.weak_patterns))
                               and _context_before(sentences, order, claim, refers_back, roles=False))
-            if claim_spans(sentence.norm, claim, sentence.present, context_before=context_before):
+            if _names(sentence.norm, claim, sentence.present, context_before):
                 return True
             if short_forms is not None and short_forms.search(sentence.norm):
                 return True

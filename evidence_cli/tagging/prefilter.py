@@ -199,6 +199,13 @@ def has(pattern: re.Pattern[str], text: str, present: Presence | None) -> bool:
     return False
 
 
+def has_span(pattern: re.Pattern[str], text: str, present: Presence | None) -> bool:
+    """Whether `finditer(pattern, text, present)` gives a match longer than the empty string."""
+    if _may_be_empty(pattern):
+        return any(m.end() > m.start() for m in finditer(pattern, text, present))
+    return has(pattern, text, present)
+
+
 def _folded(text: str) -> str | None:
     """`fold(text)` when its positions are the text's (always, unless Unicode adds a lower case
     longer than one character); None: no position in it can be trusted."""
@@ -360,23 +367,9 @@ def _last_of(stops: frozenset[str]) -> re.Pattern[str] | None:
 
 
 def _may_be_empty(pattern: re.Pattern[str]) -> bool:
+    """Whether the pattern may match the empty string (True when unsure)."""
     parsed = _parsed(pattern.pattern, pattern.flags) if isinstance(pattern.pattern, str) else None
     return parsed is None or parsed.getwidth()[0] == 0
-
-
-@cache
-def _last_of(stops: frozenset[str]) -> re.Pattern[str] | None:
-    """A regex whose match in text[a:b] ends just after its last character in `stops`."""
-    return re.compile("(?s).*[" + "".join(map(re.escape, sorted(stops))) + "]") if stops else None
-
-
-def _may_be_empty(pattern: re.Pattern[str]) -> bool:
-    if _sre_parse is None or not isinstance(pattern.pattern, str):
-        return True
-    try:
-        return _sre_parse.parse(pattern.pattern, pattern.flags).getwidth()[0] == 0
-    except Exception:  # noqa: BLE001 - an unfamiliar pattern: assume the worst
-        return True
 
 
 class _Gate:
