@@ -162,17 +162,23 @@ def classify_record(
 
 
 class _Text:
-    """A text and its literals; each pattern's answer found once."""
+    """A text and its literals; each pattern's answer found once, most without a search."""
 
-    __slots__ = ("answers", "present", "text")
+    __slots__ = ("answers", "gates", "mask", "present", "text")
 
     def __init__(self, text: str, present: Presence | None) -> None:
         self.text = text
         self.present = present
         self.answers: dict[int, bool] = {}
+        # The common answer, no: a literal the pattern needs is not in the text (see `prefilter`).
+        self.gates = present.scanner.gates if present is not None else {}
+        self.mask = present.mask if present is not None else 0
 
     def has(self, pattern: re.Pattern[str]) -> bool:
         key = id(pattern)
+        gate = self.gates.get(key)
+        if gate is not None and gate.required is not None and not gate.required & self.mask:
+            return False
         answer = self.answers.get(key)
         if answer is None:
             answer = self.answers[key] = has(pattern, self.text, self.present)
