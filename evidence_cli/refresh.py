@@ -8,7 +8,9 @@ new makes its esearch calls and no efetch. `--full` refetches everything.
 Each efetch batch is tagged and stored in one transaction, so Ctrl-C or kill -9 at any moment
 leaves the cache consistent. A first run that was interrupted resumes: records it already
 stored for the topic are not fetched again. Fetching runs in a thread ahead of tagging and
-storing, so the work overlaps the waits NCBI's rate limit imposes.
+storing, so the work overlaps the waits NCBI's rate limit imposes. In a big run, worker processes
+(started while the searches run) parse each answer, cut in one part per worker, tag the records
+and build their rows; this process runs the SQL, so the fetching thread rarely waits for it.
 
 One refresh per workspace at a time: an exclusive lock file in cache/ (`LockedError`, or wait).
 """
