@@ -49,8 +49,8 @@ STUB_TAGGER = (
 )
 
 
-def refresh(workspace: Path, fake: FakeEutils, stub_tagger: bool = False) -> tuple[float, float, int, str]:
-    """(time.time() at the start, wall seconds, exit code, stderr) of one `evidence refresh`."""
+def refresh(workspace: Path, fake: FakeEutils, stub_tagger: bool = False) -> tuple[float, float, int, str, str]:
+    """(time.time() at the start, wall seconds, exit code, stderr, CPU and load) of one `evidence refresh`."""
     env = {k: v for k, v in os.environ.items() if k not in ("NCBI_API_KEY", "EVIDENCE_RATE")}
     env.update(EVIDENCE_EUTILS_URL=fake.url, NCBI_EMAIL="bench@example.org",
                PYTHONPATH=str(REPO) + os.pathsep + env.get("PYTHONPATH", ""))
@@ -62,10 +62,10 @@ def refresh(workspace: Path, fake: FakeEutils, stub_tagger: bool = False) -> tup
     proc = subprocess.run([*command, "--workspace", str(workspace), "refresh"],
                           env=env, capture_output=True, text=True, check=False)
     seconds = time.monotonic() - started
-    refresh_cpu, fake_cpu = (after - before for after, before in zip(_cpu(), cpu_before))
-    print(f"  CPU: refresh and its workers {refresh_cpu:.1f} s, fake server (this process) {fake_cpu:.1f} s; "
-          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    return clock, seconds, proc.returncode, proc.stderr.strip()
+    refresh_cpu, fake_cpu = (after - before for after, before in zip(_cpu(), cpu_before, strict=True))
+    cpu = (f"CPU: refresh and its workers {refresh_cpu:.1f} s, fake server (this process) {fake_cpu:.1f} s; "
+           f"load average at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    return clock, seconds, proc.returncode, proc.stderr.strip(), cpu
 
 
 def _cpu() -> tuple[float, float]:
@@ -91,7 +91,7 @@ def timeline(fake: FakeEutils, clock: float, seconds: float) -> None:
           f"{clock + seconds - log[-1].time:.2f} s")
 
 
-def report(label: str, fake: FakeEutils, seconds: float, code: int, stderr: str, records: int) -> None:
+def report(label: str, fake: FakeEutils, seconds: float, code: int, stderr: str, cpu: str, records: int) -> None:
     log = fake.requests()
     esearch, efetch = len(fake.requests("esearch")), len(fake.requests("efetch"))
     fetched = sum(len(r.ids) for r in fake.requests("efetch"))
@@ -106,6 +106,7 @@ def report(label: str, fake: FakeEutils, seconds: float, code: int, stderr: str,
           if log else f"  wall time {seconds:.1f} s")
     if fetched:
         print(f"  {records:,} records stored; {fetched / seconds:,.0f} records/s fetched+parsed+tagged+stored")
+    print(f"  {cpu}")
 
 
 def main() -> None:
@@ -132,16 +133,17 @@ def main() -> None:
         print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
         if args.stub_tagger:
             print("tagging replaced by a constant (--stub-tagger)")
-        clock, seconds, code, stderr = refresh(workspace, fake, args.stub_tagger)
+        print(f"load average at the start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        clock, seconds, code, stderr, cpu = refresh(workspace, fake, args.stub_tagger)
         with sqlite3.connect(workspace / "cache" / "evidence.sqlite") as db:
             stored = db.execute("SELECT count(*) FROM topic_articles").fetchone()[0]
-        report("first refresh", fake, seconds, code, stderr, stored)
+        report("first refresh", fake, seconds, code, stderr, cpu, stored)
         print(f"  complete: {stored == len(fake.records)} ({stored:,} of {len(fake.records):,})")
         if args.timeline:
             timeline(fake, clock, seconds)
         fake.clear_log()
-        _clock, seconds, code, stderr = refresh(workspace, fake, args.stub_tagger)
-        report("immediate second refresh", fake, seconds, code, stderr, stored)
+        _clock, seconds, code, stderr, cpu = refresh(workspace, fake, args.stub_tagger)
+        report("immediate second refresh", fake, seconds, code, stderr, cpu, stored)
 
 
 if __name__ == "__main__":
