@@ -110,6 +110,8 @@ def _primary(sentences: Sequence[tuple[str, str]], presences: Sequence[Presence 
     best: tuple[int, int, int, int, str] | None = None  # (priority, order, start, value, sentence)
     for order, ((original, text), present) in enumerate(zip(sentences, presences, strict=True)):
         for priority, pattern in ((0, TOTAL), (1, ENROLLED), (2, EQUALS), (2, COUNT)):
+            if best is not None and (priority, order) > best[:2]:
+                break  # a match here would come after the best so far: it cannot win
             for match in finditer(pattern, text, present):
                 if priority == 2 and SCREENED.match(text[match.end():]):
                     continue
