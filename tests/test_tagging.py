@@ -453,3 +453,25 @@ def test_diagnoses_drugs_short_courses_and_crossover_spacing_are_not_durability(
 ])
 def test_generalised_stance_rules(rules, title, abstract, claim, expected):
     assert stance(tag(rules, title, abstract), claim) == expected
+
+
+@pytest.mark.parametrize(("sentences", "expected"), [
+    # a total later in the text beats counts before it; the first total wins
+    (["We studied 40 patients with migraine.", "A total of 52 adults were included.", "In total, 60 took part."], 52),
+    # an enrolment count beats a plain count in an earlier sentence, a total beats both
+    (["Some 30 patients were screened.", "Eighty patients were randomized.", "We followed them for a year."], 80),
+    # two counts in one sentence: the first in the text wins, whichever pattern found it
+    (["Of these, 25 adults and a group (n = 12) were seen."], 25),
+    (["A group (n = 12) and 25 adults were seen."], 12),
+])
+def test_sample_size_takes_the_best_count_whatever_is_skipped(sentences, expected):
+    """Patterns that cannot beat the best count so far are not run; the answer is the same."""
+    from evidence_cli.tagging.prefilter import LiteralScanner
+    from evidence_cli.tagging.sample_size import COUNT, ENROLLED, EQUALS, HEALTHY, TOTAL, sample_size
+    from evidence_cli.tagging.text import normalize
+
+    scanner = LiteralScanner([TOTAL, ENROLLED, EQUALS, COUNT, HEALTHY])
+    pairs = [(s, normalize(s)) for s in sentences]
+    gated = sample_size("rct", pairs, [scanner.presence(norm) for _, norm in pairs])
+    assert gated == sample_size("rct", pairs)  # the same without the literal gates
+    assert gated[0] == expected
