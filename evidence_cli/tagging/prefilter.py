@@ -614,7 +614,7 @@ def _sequence(items: _sre_parse.SubPattern) -> tuple[Literals | None, _Anchor, f
     whole = True  # every item so far joined the run
     for op, av in items:
         exact, inner, eats = _node(op, av)
-        width = _widest(items, op, av)
+        width = _widest(items, op, av) if offset is not None else None  # past an unbounded item: no bound
         if exact is not None and len(run) * len(exact) <= _MAX_STRINGS:
             run = frozenset(a + b for a in run for b in exact)
             offset = _plus(offset, width)
