@@ -403,12 +403,12 @@ def test_reimport_after_the_claim_rules_change_retags(ws: Path, tmp_path: Path) 
 
 def _cache_contents(root: Path) -> dict:
     """What a cache holds, without the timestamps: records (raw XML decompressed), links, tags."""
-    import zlib
+    from evidence_cli.store.articles import decompress_xml
 
     store = open_store(root / "cache" / "evidence.sqlite")
     try:
         conn = store.conn
-        articles = [(*r[:-1], zlib.decompress(r[-1])) for r in conn.execute(
+        articles = [(*r[:-1], decompress_xml(r[-1])) for r in conn.execute(
             "SELECT pmid, version, title, abstract_json, date_revised, mesh_json, raw FROM articles ORDER BY pmid")]
         return {
             "articles": articles,

@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 import shutil
 import sqlite3
-import zlib
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from evidence_cli.cli import app
 from evidence_cli.errors import ExitCode
 from evidence_cli.eutils.search import parse_bodies, split_answer
 from evidence_cli.refresh import _day, refresh_lock, stale
-from evidence_cli.store.articles import ARTICLE_COLUMNS
+from evidence_cli.store.articles import ARTICLE_COLUMNS, decompress_xml
 from evidence_cli.workspace import find_workspace
 from tests.conftest import needs_shared
 from tests.fake_eutils import efetch_answer, ncbi_date_param
@@ -361,7 +360,7 @@ def test_records_efetch_never_returns_make_an_incomplete_exit(make_fake, use_fak
 def cached_content(workspace: Path) -> tuple[list, list, list, list]:
     """Everything refresh stores about the records, without timestamps, raw XML decompressed."""
     with cache(workspace) as db:
-        articles = [(*row[:-1], zlib.decompress(row[-1]) if row[-1] else None) for row in db.execute(
+        articles = [(*row[:-1], decompress_xml(row[-1]) if row[-1] else None) for row in db.execute(
             f"SELECT {', '.join(ARTICLE_COLUMNS)} FROM articles ORDER BY pmid")]
         return (articles,
                 db.execute("SELECT topic, pmid, via FROM topic_articles ORDER BY 1, 2").fetchall(),

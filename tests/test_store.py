@@ -204,3 +204,19 @@ def test_bulk_fts_migration_drops_the_insert_trigger_without_reindexing(tmp_path
     store_articles.save_batch(store, [(make_article("2", title="ketamine nasal spray"), None)], topic="t")
     _fts_consistent(store)
     assert _fts_matches(store, "ketamine") == ["1", "2"]
+
+
+def test_raw_xml_is_stored_compressed_and_old_zlib_rows_still_read(tmp_path):
+    """New rows hold zstd frames; a cache written before (zlib) reads back the same XML."""
+    import zlib
+
+    store = open_store(tmp_path / "c.sqlite")
+    raw = b"<PubmedArticle><MedlineCitation><PMID>1</PMID></MedlineCitation></PubmedArticle>" * 20
+    article = make_article("1")
+    store_articles.save_batch(store, [(Article(**{**article.__dict__, "raw": raw}), None)], topic="t")
+    blob = store.conn.execute("SELECT raw FROM articles WHERE pmid = '1'").fetchone()[0]
+    assert blob.startswith(store_articles.ZSTD_MAGIC) and len(blob) < len(raw) / 4
+    assert store_articles.get_article(store, "1", with_raw=True).raw == raw
+    with store.transaction() as conn:
+        conn.execute("UPDATE articles SET raw = ? WHERE pmid = '1'", (zlib.compress(raw, 1),))
+    assert store_articles.get_article(store, "1", with_raw=True).raw == raw

