@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from evidence_cli.errors import CacheError
 from evidence_cli.pubmed.model import AbstractSection, Article, Correction, MeshHeading
@@ -208,15 +210,26 @@ def test_bulk_fts_migration_drops_the_insert_trigger_without_reindexing(tmp_path
 
 def test_raw_xml_is_stored_compressed_and_old_zlib_rows_still_read(tmp_path):
     """New rows hold zstd frames; a cache written before (zlib) reads back the same XML."""
+    import dataclasses
     import zlib
 
     store = open_store(tmp_path / "c.sqlite")
     raw = b"<PubmedArticle><MedlineCitation><PMID>1</PMID></MedlineCitation></PubmedArticle>" * 20
     article = make_article("1")
-    store_articles.save_batch(store, [(Article(**{**article.__dict__, "raw": raw}), None)], topic="t")
+    store_articles.save_batch(store, [(dataclasses.replace(article, raw=raw), None)], topic="t")
     blob = store.conn.execute("SELECT raw FROM articles WHERE pmid = '1'").fetchone()[0]
     assert blob.startswith(store_articles.ZSTD_MAGIC) and len(blob) < len(raw) / 4
     assert store_articles.get_article(store, "1", with_raw=True).raw == raw
     with store.transaction() as conn:
         conn.execute("UPDATE articles SET raw = ? WHERE pmid = '1'", (zlib.compress(raw, 1),))
     assert store_articles.get_article(store, "1", with_raw=True).raw == raw
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text()))
+def test_string_list_columns_are_the_json_the_encoder_writes(items):
+    import json
+
+    expected = json.dumps(items, ensure_ascii=False, separators=(",", ":"))
+    assert store_articles._dumps_strings(tuple(items)) == expected
+    assert json.loads(store_articles._dumps_strings(items)) == items

@@ -39,6 +39,13 @@ def now_iso() -> str:
 # One encoder for every row: json.dumps with options builds a new encoder per call, which cost
 # more than the encoding itself (9 JSON columns a record).
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_quote = json.encoder.encode_basestring  # the C function _dumps itself uses for each string
+
+
+def _dumps_strings(items: Sequence[str]) -> str:
+    """`_dumps(list(items))` for a list of strings, without the encoder's per-call overhead
+    (four of the nine JSON columns; half the cost of building a row)."""
+    return "[" + ",".join(map(_quote, items)) + "]"
 
 
 class RawXml(bytes):
@@ -57,10 +64,10 @@ def article_row(article: Article, *, compress_raw: bool = True) -> tuple:
         article.pmid, article.version, article.title,
         _dumps([[s.label, s.category, s.text] for s in article.abstract]), article.abstract_text,
         article.journal, article.journal_title, article.year, article.pub_date,
-        _dumps(list(article.authors)), article.doi, article.pmcid,
-        _dumps(list(article.publication_types)),
+        _dumps_strings(article.authors), article.doi, article.pmcid,
+        _dumps_strings(article.publication_types),
         _dumps([[m.descriptor, m.major, list(m.qualifiers), m.ui] for m in article.mesh]),
-        _dumps(list(article.keywords)), _dumps(list(article.languages)),
+        _dumps_strings(article.keywords), _dumps_strings(article.languages),
         _dumps([[c.ref_type, c.pmid, c.source] for c in article.corrections]),
         article.date_revised, article.status, int(article.is_book), raw,
     )
