@@ -31,8 +31,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from evidence_cli.pubmed.model import AbstractSection, Article
-from evidence_cli.store.articles import ARTICLE_COLUMNS, article_row
+from evidence_cli.store.articles import article_row, save_rows
 from evidence_cli.store.db import open_store
+from evidence_cli.tagging.model import ClaimTag, Tagging
 
 TOPIC = "ketamine-depression"
 CLAIMS = ("rapid_onset", "suicidality", "bipolar", "durability", "trd", "neuroplasticity", "cognition", "nmda")
@@ -76,33 +77,25 @@ def synthetic(n: int, seed: int = 7):
 
 
 def build(root: Path, n: int) -> Path:
+    """The cache written the way refresh and import write it (`save_rows`: rows, links, tags,
+    claim tags and the search index), 5,000 records a transaction."""
     (root / "queries").mkdir(parents=True)
     shutil.copy(REPO / "queries" / f"{TOPIC}.toml", root / "queries")
     store = open_store(root / "cache" / "evidence.sqlite")
-    stamp = "2025-01-01T00:00:00Z"
     batch: list = []
 
-    def flush(conn: sqlite3.Connection) -> None:
-        conn.executemany(
-            f"INSERT INTO articles ({', '.join(ARTICLE_COLUMNS)}, first_seen, updated_at) "
-            f"VALUES ({', '.join('?' * len(ARTICLE_COLUMNS))}, ?, ?)",
-            [(*article_row(a), stamp, stamp) for a, *_ in batch])
-        conn.executemany("INSERT INTO topic_articles VALUES (?, ?, ?)", [(TOPIC, a.pmid, stamp) for a, *_ in batch])
-        conn.executemany(
-            "INSERT INTO tags (topic, pmid, design, sample_size, sample_size_evidence, humans, animals, retracted, "
-            "expression_of_concern, erratum, tagger_version) VALUES (?,?,?,?,?,?,?,?,0,0,'bench')",
-            [(TOPIC, a.pmid, d, size, None, int(h), int(not h), r) for a, d, size, h, r, _ in batch])
-        conn.executemany(
-            "INSERT INTO claim_tags (topic, pmid, claim_id, stance, evidence, section) VALUES (?,?,?,?,?,'RESULTS')",
-            [(TOPIC, a.pmid, c, s, e) for a, *_, claims in batch for c, s, e in claims])
+    def flush() -> None:
+        save_rows(store, [(article_row(a), Tagging(
+            design=d, sample_size=size, humans=h, animals=not h, retracted=bool(r),
+            claims=tuple(ClaimTag(c, stance, evidence, "RESULTS") for c, stance, evidence in claims),
+        )) for a, d, size, h, r, claims in batch], topic=TOPIC, tagger_version="bench")
         batch.clear()
 
-    with store.transaction() as conn:
-        for item in synthetic(n):
-            batch.append(item)
-            if len(batch) == 5000:
-                flush(conn)
-        flush(conn)
+    for item in synthetic(n):
+        batch.append(item)
+        if len(batch) == 5000:
+            flush()
+    flush()
     store.close()
     return root
 
