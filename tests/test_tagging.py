@@ -413,10 +413,10 @@ def test_pooled_participants_in_brackets(rules):
 @pytest.mark.parametrize("title, abstract, expected", [
     ("Ketamine-induced cystitis in a patient treated for depression",
      "A man in his fifties taking oral ketamine for depression developed haematuria.", "case-report"),
-    ("Ketamine and neurite growth", "Human induced pluripotent stem cell-derived neurons were exposed to ketamine; "
-     "neurite length increased.", "preclinical"),
-    ("Esketamine in psychotic depression", "We describe four inpatients who received esketamine nasal spray. "
-     "Three improved by 50% on the MADRS.", "observational"),
+    ("Ketamine and neurite growth", ("Human induced pluripotent stem cell-derived neurons were exposed to ketamine; "
+     "neurite length increased."), "preclinical"),
+    ("Esketamine in psychotic depression", ("We describe four inpatients who received esketamine nasal spray. "
+     "Three improved by 50% on the MADRS."), "observational"),
 ])
 def test_design_phrasings(rules, title, abstract, expected):
     assert tag(rules, title, abstract)["design"] == expected
@@ -424,10 +424,10 @@ def test_design_phrasings(rules, title, abstract, expected):
 
 @pytest.mark.parametrize("abstract", [
     "RESULTS: Patients with recurrent major depression improved 24 hours after ketamine (p<0.01).",
-    "METHODS: Patients with depression maintained on lithium received ketamine and saline two weeks apart. "
-    "RESULTS: Depression scores improved at 24 h (p<0.01).",
-    "METHODS: Patients with depression received three ketamine infusions over one week. "
-    "RESULTS: Depression improved by day 7 (p<0.01).",
+    ("METHODS: Patients with depression maintained on lithium received ketamine and saline two weeks apart. "
+    "RESULTS: Depression scores improved at 24 h (p<0.01)."),
+    ("METHODS: Patients with depression received three ketamine infusions over one week. "
+    "RESULTS: Depression improved by day 7 (p<0.01)."),
 ])
 def test_diagnoses_drugs_short_courses_and_crossover_spacing_are_not_durability(rules, abstract):
     assert stance(tag(rules, "Ketamine in depression", abstract), "durability") is None
@@ -438,12 +438,12 @@ def test_diagnoses_drugs_short_courses_and_crossover_spacing_are_not_durability(
     ("Cognitive behavioural therapy after ketamine for depression",
      "RESULTS: Fewer patients relapsed with CBT after ketamine (p=0.02).", "cognition", None),
     # a sentence that refers back keeps the outcome of the one before
-    ("Ketamine in depression", "RESULTS: MADRS scores fell at 24 hours after ketamine (p<0.01). "
-     "By day 28 the difference was no longer significant.", "durability", "contradicts"),
+    ("Ketamine in depression", ("RESULTS: MADRS scores fell at 24 hours after ketamine (p<0.01). "
+     "By day 28 the difference was no longer significant."), "durability", "contradicts"),
     # the claim's own cue ("most relapsed") outweighs a generic reading ("were effective")
-    ("Repeated ketamine in depression", "METHODS: Forty adults with depression received six ketamine infusions "
+    ("Repeated ketamine in depression", ("METHODS: Forty adults with depression received six ketamine infusions "
      "over two weeks. RESULTS: Response after the last infusion was 60% (p<0.01). CONCLUSIONS: Repeated infusions "
-     "were effective, but most responders relapsed within a month.", "durability", "contradicts"),
+     "were effective, but most responders relapsed within a month."), "durability", "contradicts"),
     # no difference in cognition is no direction (labelling convention)
     ("Ketamine anaesthesia for ECT in depression",
      "RESULTS: Cognitive performance did not differ between ketamine and propofol groups.", "cognition", "neutral"),

@@ -7,7 +7,7 @@ import threading
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from evidence_cli.pubmed.model import AbstractSection, Article, Correction, MeshHeading
@@ -33,7 +33,7 @@ class BatchResult:
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # One encoder for every row: json.dumps with options builds a new encoder per call, which cost
