@@ -16,6 +16,8 @@ FALLBACK_TOPIC = '''# An example topic. `query` is a PubMed search string: test 
 # Each claim needs `patterns`: regular expressions that name the claim in a sentence.
 title = "Ketamine for depression"
 query = \'\'\'(ketamine[tiab] OR esketamine[tiab] OR "Ketamine"[MeSH Terms]) AND (depress*[tiab] OR suicid*[tiab])\'\'\'
+# A record bears on the claims only if it names the subject (title, abstract, MeSH, keywords).
+subject = ['ketamine']
 
 [claims.rapid_onset]
 label = "Rapid onset"

@@ -305,7 +305,7 @@ def test_tag_record_shape(rules):
 def test_the_first_claim_cue_in_a_clause_governs(rules):
     reversal = tag(rules, "Spines in stressed mice",
                    "Here we show in mice that ketamine reversed the stress-induced loss of dendritic spines.")
-    independent = tag(rules, "A metabolite in mice",
+    independent = tag(rules, "A ketamine metabolite in mice",
                       "Here we show in mice that the antidepressant-like effect was independent of NMDA receptor "
                       "inhibition.")
     assert stance(reversal, "neuroplasticity") == "supports"
@@ -375,7 +375,7 @@ def test_a_protocol_reports_no_direction(rules):
     "Within 24 hours, most patients no longer met criteria for major depression.",
 ])
 def test_positive_findings_are_not_read_as_null(rules, finding):
-    out = tag(rules, "Invented trial", f"RESULTS: {finding}")
+    out = tag(rules, "Invented ketamine trial", f"RESULTS: {finding}")
     assert stance(out, "rapid_onset") == "supports"
 
 

@@ -85,3 +85,29 @@ def test_a_claim_with_only_a_label_is_named_by_its_label(tmp_path):
     rules = compile_rules(topic)
     assert claims_in_sentence("Sleep-quality scores improved after ketamine.", rules) == ["sleep"]
     assert claims_in_sentence("Ketamine improved mood.", rules) == []
+
+
+def test_a_record_that_never_names_the_subject_bears_on_no_claim(tmp_path):
+    """`subject`: a study of cognition that never names ketamine is no evidence about ketamine;
+    the subject counts wherever the record names it (title, abstract, MeSH, keywords)."""
+    from evidence_cli.pubmed.model import AbstractSection, Article, MeshHeading
+    from evidence_cli.tagging import tag_article
+
+    claim = "[claims.sleep]\nlabel = 'Sleep'\npatterns = ['\\binsomnia\\b']\n"
+    gated = compile_rules(topic_from(tmp_path, "subject = ['ketamine']\n" + claim))
+    abstract = (AbstractSection("RESULTS: Insomnia improved after eight weeks (p<0.01).", "RESULTS", "RESULTS"),)
+    other_drug = Article(pmid="1", title="Zolpidem and sleep", abstract=abstract)
+    assert tag_article(other_drug, gated).claims == ()
+    for named in (Article(pmid="2", title="Ketamine and sleep", abstract=abstract),
+                  Article(pmid="3", title="A drug and sleep", abstract=abstract, mesh=(MeshHeading("Ketamine"),)),
+                  Article(pmid="4", title="A drug and sleep", abstract=abstract, keywords=("esketamine",))):
+        assert [c.claim_id for c in tag_article(named, gated).claims] == ["sleep"]
+    ungated = compile_rules(topic_from(tmp_path, claim))
+    assert [c.claim_id for c in tag_article(other_drug, ungated).claims] == ["sleep"]
+    assert gated.fingerprint != ungated.fingerprint  # adding a subject retags cached records
+
+
+def test_a_bad_subject_pattern_names_the_file(tmp_path):
+    topic = topic_from(tmp_path, "subject = ['(ketamine']\n[claims.a]\nlabel = 'A'\npatterns = ['x']\n")
+    with pytest.raises(TopicError, match=r"subject\[1\]: bad regex"):
+        compile_rules(topic)

@@ -117,6 +117,9 @@ class TopicRules:
     topic_id: str
     claims: tuple[ClaimRules, ...]
     fingerprint: str = ""  # changes whenever the topic's claim rules change (see `rules_fingerprint`)
+    # The topic's `subject` (ketamine, ...): a record that names it nowhere (title, abstract,
+    # MeSH, keywords) bears on none of the claims, whatever else it says. None: no such gate.
+    subject: re.Pattern[str] | None = None
 
     @property
     def claim_ids(self) -> tuple[str, ...]:
@@ -131,18 +134,17 @@ def compile_rules(topic: Topic) -> TopicRules:
     return TopicRules(topic.id, tuple(
         compile_claim(c.id, c.label, c.statement, c.rules, where=f"{topic.path}: claims.{c.id}")
         for c in topic.claims
-    ), rules_fingerprint(topic))
+    ), rules_fingerprint(topic), _compile_list(topic.settings.get("subject"), f"{topic.path}: subject"))
 
 
 def rules_fingerprint(topic: Topic) -> str:
     """A short hash of the topic's claim rules: with TAGGER_VERSION it says whether stored tags
     were made by the current tagger and rules (an edited topic file changes it)."""
     # A claim without patterns is found by its label: then (only then) the label is a rule too.
-    raw = json.dumps(
-        [[c.id, dict(c.rules), None if ("patterns" in c.rules or "weak_patterns" in c.rules) else c.label]
-         for c in topic.claims],
-        sort_keys=True, default=str,
-    )
+    claims = [[c.id, dict(c.rules), None if ("patterns" in c.rules or "weak_patterns" in c.rules) else c.label]
+              for c in topic.claims]
+    subject = topic.settings.get("subject")  # joins only when set: topics without one keep their tags
+    raw = json.dumps(claims if subject is None else {"claims": claims, "subject": subject}, sort_keys=True, default=str)
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:12]
 
 

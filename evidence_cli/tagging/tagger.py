@@ -50,7 +50,8 @@ def tag_article(article: Article, rules: TopicRules) -> Tagging:
     )
     n, n_sentence = sample_size(design, [(t.text, t.norm) for t in own], [t.present for t in own])
     # Only a record that names a claim needs its sentences' exact roles.
-    claims = find_claims(draft.sentences(), rules, design=design, mesh=mesh) if names_any_claim(texts, rules) else ()  # type: ignore[arg-type]
+    claims = (find_claims(draft.sentences(), rules, design=design, mesh=mesh)  # type: ignore[arg-type]
+              if names_any_claim(texts, rules) and names_subject(article, rules) else ())
     types = {t.strip().lower() for t in article.publication_types}
     refs = {c.ref_type for c in article.corrections}
     return Tagging(
@@ -64,6 +65,15 @@ def tag_article(article: Article, rules: TopicRules) -> Tagging:
         erratum=bool(refs & ERRATUM_REFS),
         claims=claims,
     )
+
+
+def names_subject(article: Article, rules: TopicRules) -> bool:
+    """Does the record name the topic's subject (title, abstract, MeSH or keywords)? True when the
+    topic sets none. A study of cognition that never names ketamine is no evidence about ketamine."""
+    if rules.subject is None:
+        return True
+    fields = (article.title, *(s.text for s in article.abstract), *article.mesh_descriptors, *article.keywords)
+    return any(rules.subject.search(text) for text in fields if text)
 
 
 def scanner_for(rules: TopicRules) -> LiteralScanner:
