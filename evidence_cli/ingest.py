@@ -39,6 +39,7 @@ class ImportResult:
     added: int = 0
     updated: int = 0
     skipped: int = 0  # already cached and unchanged: linked and retagged, not rewritten
+    retagged: int = 0  # of the skipped: given new tags (the topic's rules or the tagger changed)
     deleted: int = 0  # cached records removed by DeleteCitation
     deletions: int = 0  # PMIDs the file's DeleteCitation blocks list (cached or not)
     seconds: float = 0.0
@@ -49,7 +50,8 @@ class ImportResult:
         deleted = f"; {self.deleted:,} deleted of {self.deletions:,} listed for deletion" if self.deletions else ""
         return (
             f"imported {self.records:,} records from {self.source} into topic {self.topic}: "
-            f"{self.added:,} new, {self.updated:,} updated, {self.skipped:,} skipped (unchanged)"
+            f"{self.added:,} new, {self.updated:,} updated, {self.skipped:,} skipped (unchanged"
+            f"{f'; {self.retagged:,} of them retagged under the current rules' if self.retagged else ''})"
             f"{deleted} ({self.seconds:.1f} s{rate})"
         )
 
@@ -102,7 +104,7 @@ def import_file(
             store.close()
     return ImportResult(
         topic=topic.id, source=label, format=fmt, records=totals.records, added=totals.added,
-        updated=totals.updated, skipped=totals.unchanged, deleted=totals.deleted,
+        updated=totals.updated, skipped=totals.unchanged, retagged=totals.retagged, deleted=totals.deleted,
         deletions=totals.deletions, seconds=time.monotonic() - started,
     )
 
@@ -129,6 +131,7 @@ class Totals:
     added: int = 0
     updated: int = 0
     unchanged: int = 0
+    retagged: int = 0
     deleted: int = 0
     deletions: int = 0
 
@@ -200,6 +203,7 @@ def _write(store, topic_id: str, version: str, work: Iterable[Work], totals: Tot
         totals.added += result.added
         totals.updated += result.updated
         totals.unchanged += result.unchanged
+        totals.retagged += result.retagged
         if progress is not None:
             progress(len(payload))
 

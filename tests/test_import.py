@@ -390,7 +390,10 @@ def test_reimport_after_the_claim_rules_change_retags(ws: Path, tmp_path: Path) 
     topic_file = ws / "queries" / f"{TOPIC}.toml"
     topic_file.write_text(topic_file.read_text() + "\n[claims.infusion]\nlabel = \"Infusion\"\npatterns = ['\\binfusion\\b']\n")
     again = ingest.import_file(find_workspace(ws), path, workers=0)
-    assert again.skipped == 1  # the record itself is unchanged...
+    assert again.skipped == 1 and again.retagged == 1  # the record itself is unchanged...
+    assert "1 skipped (unchanged; 1 of them retagged under the current rules)" in again.summary()
+    third = ingest.import_file(find_workspace(ws), path, workers=0)
+    assert (third.skipped, third.retagged) == (1, 0) and "retagged" not in third.summary()
     store = open_store(ws / "cache" / "evidence.sqlite")
     try:
         after = store.conn.execute("SELECT tagger_version FROM tags").fetchone()[0]

@@ -30,6 +30,7 @@ class BatchResult:
     updated: int = 0  # already cached, and the record changed
     unchanged: int = 0  # already cached, same record (linked and retagged only)
     deleted: int = 0
+    retagged: int = 0  # of the unchanged: given new tags (the topic's rules or the tagger changed)
 
 
 def now_iso() -> str:
@@ -179,7 +180,7 @@ def save_rows(
         updates: list[tuple] = []
         changes: list[tuple] = []
         taggings: dict[str, Tagging] = {}
-        added = updated = unchanged = 0
+        added = updated = unchanged = retagged = 0
         for row, tagging in items:
             pmid = row[_PMID]
             state = (row[_VERSION], row[_DATE_REVISED], row[_TITLE], row[_ABSTRACT_TEXT])
@@ -194,6 +195,7 @@ def save_rows(
                 change = "updated"
             else:
                 unchanged += 1
+                retagged += tagging is not None
                 change = None
             if change is not None:  # a PMID twice in one batch meets its first copy as cached
                 cached[pmid] = (*state, row[-1] is not None)
@@ -215,7 +217,7 @@ def save_rows(
         if fetched_day is not None:
             conn.executemany("UPDATE articles SET fetched_day = ? WHERE pmid = ?",
                              [(fetched_day, row[_PMID]) for row, _ in items])
-    return BatchResult(added, updated, unchanged)
+    return BatchResult(added, updated, unchanged, retagged=retagged)
 
 
 def _index_new(conn, pmids: list[str]) -> None:
