@@ -299,7 +299,7 @@ def _plan(store: Any, client: Any, topic: Topic, *, since: date | None, full: bo
         return _Plan(whole.count, whole.translation, len(ids), to_fetch, relink)
     found = search_all(client, topic.query, today=today, on_count=on_count)
     ids = found.ids
-    relink: list[str] = []
+    relink = []
     if not full:
         have = topic_pmids(store, topic.id)  # stored by an interrupted earlier attempt
         ids = [i for i in ids if i not in have]

@@ -47,7 +47,8 @@ class ReportFilters:
 
     def where(self, claim_ids: Sequence[str] | None = None) -> tuple[str, list[Any]]:
         """SQL conditions on aliases c (claim_tags), t (tags), a (articles), and their parameters."""
-        sql, params = "", []
+        sql = ""
+        params: list[Any] = []
         if claim_ids is not None:
             sql += f" AND c.claim_id IN ({', '.join('?' * len(claim_ids))})"
             params.extend(claim_ids)

@@ -31,8 +31,8 @@ from functools import cache
 from typing import NamedTuple
 
 try:  # the parser of the standard `re` module: private, so read defensively
-    from re import _constants as _c
-    from re import _parser as _sre_parse
+    from re import _constants as _c  # type: ignore[attr-defined]  # not in typeshed
+    from re import _parser as _sre_parse  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover - another Python: no prefilter, every regex runs
     _sre_parse = None  # type: ignore[assignment]
 
