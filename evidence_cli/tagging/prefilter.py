@@ -164,12 +164,10 @@ def search(pattern: re.Pattern[str], text: str, present: Presence | None) -> re.
     whose matches hold a literal near their start is run from a little before the literal's
     first place in the text. None: always run.
     """
-    if present is None:
-        return pattern.search(text)
-    gate = present.scanner.gates.get(id(pattern))
+    gate = _gate(pattern, present)
     if gate is None:
         return pattern.search(text)
-    mask = present.mask
+    mask = present.mask  # type: ignore[union-attr]  # a gate comes only with a Presence
     best = None
     folded = _folded(text)
     for part in gate.choices(mask):
@@ -179,14 +177,17 @@ def search(pattern: re.Pattern[str], text: str, present: Presence | None) -> re.
     return best
 
 
+def _gate(pattern: re.Pattern[str], present: Presence | None) -> _Gate | None:
+    """The pattern's gate in the scanner that found `present`; None: run the regex as it is."""
+    return None if present is None else present.scanner.gates.get(id(pattern))
+
+
 def has(pattern: re.Pattern[str], text: str, present: Presence | None) -> bool:
     """`bool(search(pattern, text, present))`, stopping at the first alternative that matches."""
-    if present is None:
-        return pattern.search(text) is not None
-    gate = present.scanner.gates.get(id(pattern))
+    gate = _gate(pattern, present)
     if gate is None:
         return pattern.search(text) is not None
-    mask = present.mask
+    mask = present.mask  # type: ignore[union-attr]
     required = gate.required
     if required is not None and not required & mask:
         return False  # the common case, decided without a call
@@ -216,12 +217,10 @@ def _folded(text: str) -> str | None:
 def finditer(pattern: re.Pattern[str], text: str, present: Presence | None) -> Iterator[re.Match[str]]:
     """`pattern.finditer(text)`, narrowed like `search`: each match is the leftmost from the
     end of the last (none is empty, or the alternation is compiled from the allowed alternatives)."""
-    if present is None:
-        return pattern.finditer(text)
-    gate = present.scanner.gates.get(id(pattern))
+    gate = _gate(pattern, present)
     if gate is None:
         return pattern.finditer(text)
-    mask = present.mask
+    mask = present.mask  # type: ignore[union-attr]
     parts = gate.choices(mask)
     folded = _folded(text) if parts else None
     if len(parts) == 1:
