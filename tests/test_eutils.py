@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from datetime import date, timedelta
 
@@ -65,10 +64,9 @@ def test_rate_state_is_shared_by_every_workspace_of_a_user_per_server_and_key(tm
         {"NCBI_API_KEY": "k1"}, {"NCBI_API_KEY": "k2"}, {"EVIDENCE_EUTILS_URL": "http://127.0.0.1:8124/"})]
     assert len({one, *others}) == 4  # another key or server: another budget
     assert all("k1" not in p.name and "k2" not in p.name for p in others)
-    (tmp_path / "ro").mkdir(mode=0o500)
-    if not os.access(tmp_path / "ro", os.W_OK):  # root writes anywhere: nothing to check then
-        ro = ClientConfig.from_env(tmp_path / "a" / "cache", {**home, "XDG_CACHE_HOME": str(tmp_path / "ro")})
-        assert ro.rate_state == tmp_path / "a" / "cache" / "eutils-rate.state"
+    (tmp_path / "a-file").write_text("")  # a folder that cannot be made, even by root
+    blocked = ClientConfig.from_env(tmp_path / "a" / "cache", {**home, "XDG_CACHE_HOME": str(tmp_path / "a-file" / "x")})
+    assert blocked.rate_state == tmp_path / "a" / "cache" / "eutils-rate.state"  # the workspace's, then
 
 
 def test_the_rate_never_exceeds_ncbis_limit_on_ncbis_server(tmp_path):
