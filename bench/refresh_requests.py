@@ -44,7 +44,7 @@ RATE = 3.0
 # parsing and storing cost on their own (the tagger is measured by its own bench).
 STUB_TAGGER = (
     "import evidence_cli.ingest as i; from evidence_cli.tagging.model import Tagging; "
-    "i.topic_tagger = lambda topic: (lambda article: Tagging(design='other')); "
+    "i.tagger_and_version = lambda topic: ((lambda article: Tagging(design='other')), 'stub'); "
     "from evidence_cli.cli import app; app(prog_name='evidence')"
 )
 

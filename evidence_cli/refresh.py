@@ -347,7 +347,7 @@ def _init_worker(topic_path: str, parent_pid: int) -> None:
     """A worker process: Ctrl-C is the parent's to handle; compile the topic's rules once."""
     import signal
 
-    from evidence_cli.ingest import tagger_version, topic_tagger
+    from evidence_cli.ingest import tagger_and_version
     from evidence_cli.workspace import load_topic_file
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -355,7 +355,7 @@ def _init_worker(topic_path: str, parent_pid: int) -> None:
     global _worker_tagger, _worker_version
     try:
         topic = load_topic_file(Path(topic_path))
-        _worker_tagger, _worker_version = topic_tagger(topic), tagger_version(topic)
+        _worker_tagger, _worker_version = tagger_and_version(topic)
     except EvidenceError as exc:  # a bad rule: `_warm_up` hands it over (a failed initializer breaks the pool)
         _worker_version = exc
 
@@ -445,10 +445,8 @@ class _Processor:
             if self._versions:
                 self._version = self._versions[0].result()
             else:
-                from evidence_cli.ingest import tagger_version
-
-                self._version = tagger_version(self.topic)
-        return self._version
+                self.prepare()
+        return self._version  # type: ignore[return-value]  # set by one of the two
 
     @property
     def depth(self) -> int:
@@ -458,9 +456,9 @@ class _Processor:
         """Without workers, compile the rules here before any efetch: a bad rule costs no request.
         (Workers compile them as they start, and report a bad rule at the first batch's storing.)"""
         if self.pool is None and self.tagger is None:
-            from evidence_cli.ingest import topic_tagger
+            from evidence_cli.ingest import tagger_and_version
 
-            self.tagger = topic_tagger(self.topic)
+            self.tagger, self._version = tagger_and_version(self.topic)
 
     def submit(self, batch: Any) -> Callable[[], tuple[list[tuple[tuple, Any]], list[str]]]:
         """Start parsing and tagging `batch`; the function returned waits for (rows, unparsed ids).

@@ -334,14 +334,14 @@ def test_reimport_tags_only_new_or_changed_records(ws: Path, tmp_path: Path, mon
     from evidence_cli import ingest
     from evidence_cli.workspace import find_workspace
 
-    real = ingest.topic_tagger
+    real = ingest.tagger_and_version
     tagged: list[str] = []
 
     def counting(topic):
-        tag = real(topic)
-        return lambda article: tagged.append(article.pmid) or tag(article)
+        tag, version = real(topic)
+        return (lambda article: tagged.append(article.pmid) or tag(article)), version
 
-    monkeypatch.setattr(ingest, "topic_tagger", counting)
+    monkeypatch.setattr(ingest, "tagger_and_version", counting)
     workspace = find_workspace(ws)
     path = tmp_path / "export.xml"
     path.write_bytes(xml_file(xml_record("900001") + xml_record("900002")))
