@@ -317,7 +317,7 @@ class _Totals:
 
 def _save(store: Any, topic: Topic, version: str, rows: list[tuple[tuple, Any]], run_id: int, totals: _Totals,
           fetched_day: date | None = None) -> None:
-    """One batch of (article row, Tagging), one transaction; `version`: `ingest.tagger_version(topic)`."""
+    """One batch of (article row, Tagging), one transaction; `version`: `ingest.tagger_and_version(topic)[1]`."""
     from evidence_cli.store.articles import save_rows
 
     done = save_rows(store, rows, topic=topic.id, run_id=run_id, tagger_version=version,
@@ -440,7 +440,7 @@ class _Processor:
         self._versions = [self.pool.submit(_warm_up) for _ in range(workers)]  # a process per task while none is idle
 
     def version(self) -> str:
-        """The tagger version stored with the tags (`ingest.tagger_version`); a bad rule raises here."""
+        """The tagger version stored with the tags (`ingest.tagger_and_version`); a bad rule raises here."""
         if self._version is None:
             if self._versions:
                 self._version = self._versions[0].result()
