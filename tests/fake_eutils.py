@@ -561,6 +561,12 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
+    def parse_request(self) -> bool:
+        # A request arrives when its request line does, as at NCBI's front end: headers and a POST
+        # body take time to read, and under load that time is not the client's doing.
+        self.arrived = time.time()
+        return super().parse_request()
+
     def do_GET(self) -> None:
         self._handle(parse_qs(urlsplit(self.path).query, keep_blank_values=True))
 
@@ -573,7 +579,7 @@ class _Handler(BaseHTTPRequestHandler):
     # dispatch
     def _handle(self, raw: dict[str, list[str]]) -> None:
         fake: FakeEutils = self.server.fake  # type: ignore[attr-defined]
-        now = time.time()
+        now = self.arrived
         params = {k: v[-1] for k, v in raw.items()}
         utility = urlsplit(self.path).path.rsplit("/", 1)[-1].removesuffix(".fcgi")
         key = params.get("api_key")

@@ -10,7 +10,7 @@ import pytest
 import evidence_cli.eutils.client as client_module
 from evidence_cli.errors import IncompleteError, NetworkError, QueryError, UsageError
 from evidence_cli.eutils.client import ClientConfig, EutilsClient, check_article_set, parse_envelope
-from evidence_cli.eutils.ratelimit import RateLimiter, next_send_time
+from evidence_cli.eutils.ratelimit import MARGIN_SECONDS, RateLimiter, next_send_time
 from evidence_cli.eutils.search import MAX_DAY_SPLIT, fetch_batch, search_all, search_days
 from tests.conftest import FAST_RATE, needs_shared
 from tests.fake_eutils import SAMPLES, max_in_window
@@ -52,6 +52,12 @@ def test_config_from_env(tmp_path):
     assert ClientConfig.from_env(None, {}).rate == 3
     with pytest.raises(UsageError, match="EVIDENCE_RATE"):
         ClientConfig.from_env(None, {"EVIDENCE_RATE": "fast"})
+
+
+@pytest.mark.parametrize("url", ["htp://x/", "http://[bad/", "eutils.ncbi.nlm.nih.gov", "http://x:99999/", "http:///e/"])
+def test_a_base_url_that_is_not_http_is_a_usage_error(url):
+    with pytest.raises(UsageError, match="EVIDENCE_EUTILS_URL=.* is not an http"):
+        ClientConfig.from_env(None, {"EVIDENCE_EUTILS_URL": url})
 
 
 def test_rate_state_is_shared_by_every_workspace_of_a_user_per_server_and_key(tmp_path):
@@ -371,7 +377,26 @@ def test_real_efetch_answers_pass_the_completeness_check():
 def test_next_send_time_keeps_three_per_window():
     assert next_send_time([], 3, 10.0) == 10.0
     assert next_send_time([10.0], 3, 10.0) == pytest.approx(10.0 + 1 / 3)
-    assert next_send_time([10.0, 10.34, 10.68], 3, 10.7) == pytest.approx(11.03)
+    # the third send back must be more than a window (plus the jitter margin) behind
+    assert next_send_time([10.0, 10.34, 10.68], 3, 10.7) == pytest.approx(11.0 + MARGIN_SECONDS)
+    assert 0.0 < MARGIN_SECONDS < 0.15  # above: refresh would fall behind NCBI's rate by more than 15%
+
+
+def test_only_the_send_happens_after_the_rate_slot(make_fake):
+    """Encoding the request and reading proxies and netrc from the environment happen before the
+    limiter's slot (once, retries reuse them): NCBI counts arrival, and work between the slot and
+    the send only delays an arrival the limiter has already counted from."""
+    fake = make_fake(5)
+    fake.inject("500", 1, utility="esearch")
+    events: list[str] = []
+    with client_for(fake) as client:
+        session, limiter = client._session, client._limiter
+        for obj, name in ((session, "prepare_request"), (session, "merge_environment_settings"),
+                          (session, "send"), (limiter, "wait")):
+            original = getattr(obj, name)
+            setattr(obj, name, lambda *a, _f=original, _n=name, **k: events.append(_n) or _f(*a, **k))
+        client.esearch("ketamine")
+    assert events == ["prepare_request", "merge_environment_settings", "wait", "send", "wait", "send"]
 
 
 def test_limiters_sharing_a_state_file_share_the_limit(tmp_path):

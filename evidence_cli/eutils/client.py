@@ -90,9 +90,9 @@ class ClientConfig:
         env = os.environ if env is None else env
         api_key = env.get("NCBI_API_KEY") or None
         rate = _env_float(env, "EVIDENCE_RATE", NCBI_RATE_WITH_KEY if api_key else NCBI_RATE)
-        base = env.get("EVIDENCE_EUTILS_URL") or DEFAULT_BASE_URL
+        base = _env_url(env, "EVIDENCE_EUTILS_URL", DEFAULT_BASE_URL)
         return cls(
-            base_url=base if base.endswith("/") else base + "/",
+            base_url=base,
             email=env.get("NCBI_EMAIL") or None,
             api_key=api_key,
             rate=rate,
@@ -102,6 +102,22 @@ class ClientConfig:
             backoff_base=_env_float(env, "EVIDENCE_BACKOFF", cls.backoff_base),
             rate_state=shared_rate_state(base, api_key, env) or (cache_dir / RATE_STATE_FILE if cache_dir else None),
         )
+
+
+def _env_url(env: Mapping[str, str], name: str, default: str) -> str:
+    """An http(s) base URL from the environment, ending in "/"; a clear error for anything else."""
+    from urllib.parse import urlsplit
+
+    raw = env.get(name) or default
+    try:
+        parts = urlsplit(raw)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018 (raises ValueError on a bad port)
+    except ValueError:
+        valid = False
+    if not valid:
+        raise UsageError(f"{name}={raw!r} is not an http(s) URL (NCBI's is {DEFAULT_BASE_URL})")
+    return raw if raw.endswith("/") else raw + "/"
 
 
 def shared_rate_state(base_url: str, api_key: str | None, env: Mapping[str, str]) -> Path | None:
@@ -266,6 +282,7 @@ class EutilsClient:
             payload["email"] = cfg.email
         if cfg.api_key:
             payload["api_key"] = cfg.api_key
+        request, settings = self._prepare(url, payload, post)
         started = time.monotonic()
         attempt = 0
         while True:
@@ -273,7 +290,7 @@ class EutilsClient:
             self._limiter.wait()
             self.counts[utility] += 1
             try:
-                body = self._send(url, payload, post)
+                body = self._send(request, settings)
                 return read(body)
             except Retry as retry:
                 reason, retry_after = self.mask(retry.reason), retry.retry_after
@@ -289,14 +306,28 @@ class EutilsClient:
                 ) from None
             self._sleep(delay)
 
-    def _send(self, url: str, payload: Mapping[str, Any], post: bool) -> bytes:
+    def _prepare(self, url: str, payload: Mapping[str, Any], post: bool) -> tuple[Any, dict[str, Any]]:
+        """The request, encoded, and its send settings (proxies, netrc, certificates from the
+        environment): built before the rate limiter's slot, so that once the slot is taken only the
+        bytes go out. Send time is what the limiter records; NCBI counts arrival time."""
         rq = self._requests
-        timeout = (self.config.connect_timeout, self.config.read_timeout)
+        if post:
+            request = rq.Request("POST", url, data=payload)
+        else:
+            request = rq.Request("GET", url, params=payload)
         try:
-            if post:
-                resp = self._session.post(url, data=payload, timeout=timeout, stream=True)
-            else:
-                resp = self._session.get(url, params=payload, timeout=timeout, stream=True)
+            prepared = self._session.prepare_request(request)
+        except rq.exceptions.RequestException as exc:  # a malformed EVIDENCE_EUTILS_URL
+            raise NetworkError(self.mask(f"cannot reach {url}: {_first_line(str(exc))}")) from None
+        settings = self._session.merge_environment_settings(prepared.url, {}, True, None, None)
+        settings["timeout"] = (self.config.connect_timeout, self.config.read_timeout)
+        return prepared, settings
+
+    def _send(self, request: Any, settings: dict[str, Any]) -> bytes:
+        rq = self._requests
+        url = request.url.partition("?")[0]
+        try:
+            resp = self._session.send(request, **settings)
             # Big chunks: each chunk needs the GIL back, and the thread that stores records holds
             # it; requests' default of 10 kB turned a 10 MB answer into a thousand waits.
             body = b"".join(resp.iter_content(chunk_size=READ_CHUNK))

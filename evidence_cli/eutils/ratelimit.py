@@ -17,10 +17,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-# Headroom over the exact limit: send times and arrival times at the server differ by
-# scheduling jitter, and "3 in any 1-second window" must hold at the server.
+# Headroom over the exact limit: "3 in any 1-second window" must hold at the server, where the
+# arrival times differ from the send times we record by scheduling and network jitter. Measured
+# against the fake on this 2-CPU machine: 1-14 ms under four CPU burners; 0.03 s once fell short
+# in CI. Each 0.01 s costs a refresh about 1% of its rate (bench/refresh_requests.py).
 WINDOW_SECONDS = 1.0
-MARGIN_SECONDS = 0.03
+MARGIN_SECONDS = 0.06
 
 
 def next_send_time(history: list[float], rate: float, now: float) -> float:
