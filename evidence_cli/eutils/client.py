@@ -319,13 +319,13 @@ class EutilsClient:
             prepared = self._session.prepare_request(request)
         except rq.exceptions.RequestException as exc:  # a malformed EVIDENCE_EUTILS_URL
             raise NetworkError(self.mask(f"cannot reach {url}: {_first_line(str(exc))}")) from None
-        settings = self._session.merge_environment_settings(prepared.url, {}, True, None, None)
+        settings = self._session.merge_environment_settings(prepared.url or url, {}, True, None, None)
         settings["timeout"] = (self.config.connect_timeout, self.config.read_timeout)
         return prepared, settings
 
     def _send(self, request: Any, settings: dict[str, Any]) -> bytes:
         rq = self._requests
-        url = request.url.partition("?")[0]
+        url = (request.url or "").partition("?")[0]
         try:
             resp = self._session.send(request, **settings)
             # Big chunks: each chunk needs the GIL back, and the thread that stores records holds
