@@ -40,6 +40,7 @@ class ImportResult:
     updated: int = 0
     skipped: int = 0  # already cached and unchanged: linked and retagged, not rewritten
     retagged: int = 0  # of the skipped: given new tags (the topic's rules or the tagger changed)
+    linked: int = 0  # of the skipped: cached for another topic, now in this one and tagged for it
     deleted: int = 0  # cached records removed by DeleteCitation
     deletions: int = 0  # PMIDs the file's DeleteCitation blocks list (cached or not)
     seconds: float = 0.0
@@ -48,10 +49,13 @@ class ImportResult:
         """The one line `evidence import` prints on stderr."""
         rate = f", {self.records / self.seconds:,.0f} records/s" if self.seconds > 0 and self.records else ""
         deleted = f"; {self.deleted:,} deleted of {self.deletions:,} listed for deletion" if self.deletions else ""
+        of_them = "".join(f"; {n:,} of them {what}" for n, what in (
+            (self.retagged, "retagged under the current rules"),
+            (self.linked, "cached for another topic, now tagged for this one"),
+        ) if n)
         return (
             f"imported {self.records:,} records from {self.source} into topic {self.topic}: "
-            f"{self.added:,} new, {self.updated:,} updated, {self.skipped:,} skipped (unchanged"
-            f"{f'; {self.retagged:,} of them retagged under the current rules' if self.retagged else ''})"
+            f"{self.added:,} new, {self.updated:,} updated, {self.skipped:,} skipped (unchanged{of_them})"
             f"{deleted} ({self.seconds:.1f} s{rate})"
         )
 
@@ -104,7 +108,8 @@ def import_file(
             store.close()
     return ImportResult(
         topic=topic.id, source=label, format=fmt, records=totals.records, added=totals.added,
-        updated=totals.updated, skipped=totals.unchanged, retagged=totals.retagged, deleted=totals.deleted,
+        updated=totals.updated, skipped=totals.unchanged, retagged=totals.retagged, linked=totals.linked,
+        deleted=totals.deleted,
         deletions=totals.deletions, seconds=time.monotonic() - started,
     )
 
@@ -131,6 +136,7 @@ class Totals:
     updated: int = 0
     unchanged: int = 0
     retagged: int = 0
+    linked: int = 0
     deleted: int = 0
     deletions: int = 0
 
@@ -203,6 +209,7 @@ def _write(store, topic_id: str, version: str, work: Iterable[Work], totals: Tot
         totals.updated += result.updated
         totals.unchanged += result.unchanged
         totals.retagged += result.retagged
+        totals.linked += result.linked
         if progress is not None:
             progress(len(payload))
 

@@ -373,6 +373,26 @@ def test_truncated_gzip_medline_is_an_input_error(ws: Path, tmp_path: Path) -> N
     assert "cut.nbib: truncated or corrupt gzip data" in result.stderr and "Traceback" not in result.output
 
 
+def test_records_cached_for_another_topic_are_tagged_for_this_one_not_called_retagged(ws: Path, tmp_path: Path) -> None:
+    from evidence_cli import ingest
+    from evidence_cli.workspace import find_workspace
+
+    path = tmp_path / "export.xml"
+    path.write_bytes(xml_file(xml_record("900001") + xml_record("900002")))
+    shutil.copy(ws / "queries" / f"{TOPIC}.toml", ws / "queries" / "second.toml")
+    ingest.import_file(find_workspace(ws), path, topic_id=TOPIC, workers=0)
+    other = ingest.import_file(find_workspace(ws), path, topic_id="second", workers=0)
+    assert (other.added, other.skipped, other.retagged, other.linked) == (0, 2, 0, 2)
+    assert "2 skipped (unchanged; 2 of them cached for another topic, now tagged for this one)" in other.summary()
+    again = ingest.import_file(find_workspace(ws), path, topic_id="second", workers=0)
+    assert (again.skipped, again.retagged, again.linked) == (2, 0, 0) and "(unchanged)" in again.summary()
+    store = open_store(ws / "cache" / "evidence.sqlite")
+    try:
+        assert topic_record_count(store, "second") == 2
+    finally:
+        store.close()
+
+
 def test_reimport_after_the_claim_rules_change_retags(ws: Path, tmp_path: Path) -> None:
     """Tags made under old rules are not trusted: editing a claim's patterns retags on re-import."""
     from evidence_cli import ingest

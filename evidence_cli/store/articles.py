@@ -31,6 +31,7 @@ class BatchResult:
     unchanged: int = 0  # already cached, same record (linked and retagged only)
     deleted: int = 0
     retagged: int = 0  # of the unchanged: given new tags (the topic's rules or the tagger changed)
+    linked: int = 0  # of the unchanged: cached for another topic, now linked to this one and tagged
 
 
 def now_iso() -> str:
@@ -180,7 +181,8 @@ def save_rows(
         updates: list[tuple] = []
         changes: list[tuple] = []
         taggings: dict[str, Tagging] = {}
-        added = updated = unchanged = retagged = 0
+        added = updated = unchanged = 0
+        tagged_again: list[str] = []  # unchanged records given tags: retagged, or new to the topic
         for row, tagging in items:
             pmid = row[_PMID]
             state = (row[_VERSION], row[_DATE_REVISED], row[_TITLE], row[_ABSTRACT_TEXT])
@@ -195,7 +197,8 @@ def save_rows(
                 change = "updated"
             else:
                 unchanged += 1
-                retagged += tagging is not None
+                if tagging is not None:
+                    tagged_again.append(pmid)
                 change = None
             if change is not None:  # a PMID twice in one batch meets its first copy as cached
                 cached[pmid] = (*state, row[-1] is not None)
@@ -203,6 +206,7 @@ def save_rows(
                     changes.append((run_id, pmid, change))
             if tagging is not None:
                 taggings[pmid] = tagging
+        retagged = len(_linked_to(conn, topic, tagged_again)) if topic is not None else len(tagged_again)
         # Inserts before updates: a PMID twice in the batch is inserted, then updated, as in file order.
         conn.executemany(_INSERT_ARTICLE, inserts)
         _index_new(conn, [row[0] for row in inserts])
@@ -217,7 +221,7 @@ def save_rows(
         if fetched_day is not None:
             conn.executemany("UPDATE articles SET fetched_day = ? WHERE pmid = ?",
                              [(fetched_day, row[_PMID]) for row, _ in items])
-    return BatchResult(added, updated, unchanged, retagged=retagged)
+    return BatchResult(added, updated, unchanged, retagged=retagged, linked=len(tagged_again) - retagged)
 
 
 def _index_new(conn, pmids: list[str]) -> None:
@@ -234,6 +238,16 @@ def _chunks(items: Sequence[T], size: int = 900) -> Iterator[Sequence[T]]:
     """`items` in slices that stay under SQLite's bound-parameter limit."""
     for start in range(0, len(items), size):
         yield items[start:start + size]
+
+
+def _linked_to(conn, topic: str, pmids: list[str]) -> set[str]:
+    """Those of `pmids` already in `topic`."""
+    found: set[str] = set()
+    for part in _chunks(list(dict.fromkeys(pmids))):
+        found.update(r[0] for r in conn.execute(
+            f"SELECT pmid FROM topic_articles WHERE topic = ? AND pmid IN ({', '.join('?' * len(part))})",
+            (topic, *part)))
+    return found
 
 
 def _cached_state(conn, pmids: list[str]) -> dict[str, tuple]:
