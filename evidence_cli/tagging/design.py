@@ -35,7 +35,10 @@ _OTHER_TYPES = {"comment", "editorial", "news", "newspaper article", "interview"
 PROTOCOL = _rx(
     r"\b(?:study|trial|review) protocol\b", r"\bprotocol (?:for|of) (?:a|an|the)\b", r"\bthis protocol\b",
     r"\bwill be (?:randomi[sz]ed|recruited|enrolled|assessed|measured|conducted|allocated|included|searched)\b",
-    r"\bwe will\b", r"\bwill (?:recruit|enrol|enroll|randomi[sz]e|assess|compare|evaluate)\b",
+    # "In this review we will discuss ...": a review announcing its topics, not a study yet to run
+    r"\bwe will\b(?! (?:\w+ )?(?:discuss|summari[sz]e|review|focus|present|describe|highlight|outline|propose|"
+    r"consider|introduce|provide|address|argue|emphasi[sz]e|illustrate|cover|touch|survey|revisit)\b)",
+    r"\bwill (?:recruit|enrol|enroll|randomi[sz]e|assess|compare|evaluate)\b",
 )
 META_TITLE = _rx(r"\bmeta-?analy", r"\bpooled analysis\b", r"\bmeta-?regression\b")
 META_TEXT = _rx(
@@ -75,7 +78,16 @@ REVIEW_TEXT = _rx(
 ANIMAL = _rx(
     r"\b(?:rats?|mice|mouse|murine|rodents?|primates?|monkeys?|macaques?|zebrafish|piglets?|rabbits?|"
     r"Wistar|Sprague[- ]Dawley|C57BL\w*|knock-?out|wild[- ]type|transgenic)\b",
-    r"\bin vitro\b", r"\bcell (?:line|culture)s?\b", r"\bcultured (?:\w+ )?(?:neurons|cells|astrocytes)\b",
+    # Veterinary and laboratory species. Left out as too often about people: calves, canine
+    # (teeth), bovine/porcine (grafts, serum), equine (therapy), rhesus (blood group), "cow's milk",
+    # "goat anti-" antibodies; CAT (scan), FISH (hybridization) only when written in lower case.
+    r"\b(?:dogs?|beagles?|greyhounds?|(?-i:[Cc]ats?)|felines?|kittens?|pigs?|swine|sheep|ewes?|lambs?|"
+    r"goats|horses|ponies|foals?|cattle|cows|heifers?|hamsters?|gerbils?|ferrets?|chicks?|chickens|hens|"
+    r"pigeons?|quails?|birds?|frogs?|toads?|tadpoles?|Xenopus|salamanders?|axolotls?|(?-i:[Ff]ish)(?:es)?|"
+    r"teleosts?|Drosophila|fruit ?fl(?:y|ies)|Caenorhabditis|C\. elegans|nematodes?|insects?|larvae|"
+    r"baboons?|marmosets?|chimpanzees?|Macaca|cynomolgus|voles?|squirrels?)\b(?! oil)",
+    r"\bin vitro\b", r"\bcell (?:line|culture)s?\b", r"\b(?:tissue|organ|monolayer) cultures?\b", r"\bin cultures?\b",
+    r"\bcultured (?:\w+ )?(?:neurons|cells|astrocytes)\b",
     r"\b(?:brain|hippocampal|cortical|acute) slices?\b", r"\borganotypic\b",
     r"\b(?:depressive|depression|anxiety|anhedonia)[- ](?:like|related) behavio", r"\bforced[- ]swim\w*",
     r"\btail[- ]suspension\b", r"\bsucrose preference\b", r"\bescape behavio", r"\bbehavioral despair\b",

@@ -1,0 +1,63 @@
+"""Study design from the title and abstract alone (no publication types, no MeSH), one cue family
+at a time. Every abstract here is invented for these tests; each case failed before its cue."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from evidence_cli.tagging import compile_rules, tag_record
+from evidence_cli.workspace import load_topic_file
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def rules():
+    return compile_rules(load_topic_file(REPO / "queries" / "ketamine-depression.toml"))
+
+
+def design(rules, title: str, abstract: str) -> str:
+    return tag_record({"title": title, "abstract": abstract}, rules)["design"]
+
+
+# Laboratory and veterinary species beyond rodents and primates name an animal study.
+@pytest.mark.parametrize("title, abstract", [
+    ("Ketamine and cardiac output in anaesthetised dogs",
+     "Cardiac output was recorded in 12 beagles given ketamine. Output rose by a third within ten minutes."),
+    ("Spinal dorsal horn responses after ketamine",
+     "Dorsal horn units were recorded in 20 decerebrate cats. Ketamine halved the wind-up of their discharges."),
+    ("Ketamine sedation for wool shearing",
+     "Eight ewes and six lambs were sedated with ketamine before shearing. Recovery took forty minutes."),
+    ("Locomotion after ethanol exposure",
+     "Drosophila larvae were exposed to ethanol vapour and their crawling speed was tracked for an hour."),
+    ("Spontaneous beating of embryonic heart tissue",
+     "Ventricles of 9-day chick embryos were kept in tissue culture. Their beating rate fell with ketamine."),
+])
+def test_species_and_cultures_name_a_preclinical_study(rules, title, abstract):
+    assert design(rules, title, abstract) == "preclinical"
+
+
+# Acronyms in capitals are not animals: a CAT scan, FISH hybridization; nor is fish oil.
+@pytest.mark.parametrize("title, abstract", [
+    ("Fish oil and mood in older adults",
+     "Older adults took fish oil capsules for twelve weeks. Mood scores improved by 20% (p = 0.01)."),
+    ("Chromosome findings in a boy with seizures",
+     "A 7-year-old boy presented with seizures. FISH analysis showed a deletion on chromosome 15."),
+])
+def test_capitalised_acronyms_and_fish_oil_are_not_animals(rules, title, abstract):
+    assert design(rules, title, abstract) != "preclinical"
+
+
+# A review announcing what it will cover is not a protocol; a protocol's plans still are.
+def test_a_review_saying_what_it_will_discuss_is_not_a_protocol(rules):
+    abstract = ("Glutamate signalling has become a target for fast-acting antidepressants. In this review, "
+                "we will discuss how ketamine acts on NMDA receptors. We will also summarize open questions.")
+    assert design(rules, "Ketamine and the glutamate hypothesis", abstract) == "narrative-review"
+
+
+def test_a_protocol_saying_what_it_will_do_stays_a_protocol(rules):
+    abstract = ("Ketamine may relieve depression within hours. We will recruit 80 adults with depression and "
+                "we will compare ketamine with midazolam on the depression score at 24 hours.")
+    assert design(rules, "Ketamine versus midazolam for depression", abstract) == "protocol"
