@@ -19,12 +19,15 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, TypeAlias, cast
 
 from evidence_cli.errors import InputError
 from evidence_cli.pubmed.model import Article, Deletion
 from evidence_cli.tagging.model import Tagging
 from evidence_cli.workspace import Topic, Workspace
+
+if TYPE_CHECKING:
+    from evidence_cli.pubmed.xml import RecordBytes
 
 BATCH_SIZE = 500
 SNIFF_BYTES = 4096
@@ -146,7 +149,8 @@ class Totals:
 # Tagging | None), ...]) once the workers built the rows. Tagging None: cached unchanged and
 # already tagged by this tagger and rules, so neither retagged nor rewritten (store keeps its tags).
 Work = tuple[str, list]
-Record = Any  # RecordBytes (PubMed XML, parsed where it is tagged) or Article (MEDLINE, odd XML)
+# RecordBytes: PubMed XML, parsed where it is tagged; Article: MEDLINE text, XML the cut leaves to lxml.
+Record: TypeAlias = "RecordBytes | Article"
 
 
 @dataclass
@@ -191,7 +195,10 @@ def _tag_here(item: Work, job: _Job) -> Work:
 def _parsed(record: Record, label: str) -> Article:
     from evidence_cli.pubmed.xml import RecordBytes, parse_record
 
-    return parse_record(record.data, record.line, name=label) if type(record) is RecordBytes else record
+    if isinstance(record, RecordBytes):
+        # A PubmedArticle or PubmedBookArticle, never a Deletion: `split_records` parses DeleteCitations itself.
+        return cast(Article, parse_record(record.data, record.line, name=label))
+    return record
 
 
 def _write(store, topic_id: str, version: str, work: Iterable[Work], totals: Totals, *, run_id: int | None,

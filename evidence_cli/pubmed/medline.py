@@ -50,7 +50,7 @@ def _blocks(lines: Iterable[str] | Iterable[bytes], name: str) -> Iterator[tuple
     """Blank-line separated records, each as (its first line number, its lines)."""
     block: list[str] = []
     start = number = 0
-    stream = iter(lines)
+    stream: Iterator[str | bytes] = iter(lines)
     while True:
         try:
             line = next(stream)

@@ -70,7 +70,7 @@ def render(rows: Sequence[ExportRow], fmt: str) -> str:
 
 def ris(row: ExportRow) -> str:
     a = row.article
-    lines = [("TY", "JOUR")]
+    lines: list[tuple[str, str | None]] = [("TY", "JOUR")]  # (tag, value): a tag without a value is left out
     for name in a.authors:
         person = split_author(name)
         lines.append(("AU", f"{person[0]}, {dotted(person[1])}" if person else name))

@@ -6,18 +6,20 @@ tables print whole into pipes and cron mail.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from evidence_cli.evidence.summary import DESIGN_GROUPS
 from evidence_cli.render.chart import sparkline, year_span
 from evidence_cli.render.common import DESIGN_SHORT, STANCE_MARK, describe_filters, more_line, notices, source
 
 if TYPE_CHECKING:
-    from rich.console import Console
+    from rich.console import Console, JustifyMethod
 
     from evidence_cli.evidence.summary import Report
     from evidence_cli.evidence.views import TopicRow
     from evidence_cli.store.reports import SearchHit
+
+    Columns: TypeAlias = tuple[tuple[str, JustifyMethod], ...]  # (heading, justify) of each column
 
 VERDICT_STYLE = {
     "Strong": "bold green", "Moderate": "green", "Limited": "yellow", "Preliminary": "yellow",
@@ -84,8 +86,9 @@ def print_report(console: Console, report: Report) -> None:
             console.print("  no tagged studies", style="dim")
             continue
         table = Table(header_style="bold", expand=False)
-        for heading, justify in (("PMID", "left"), ("Year", "right"), ("Design", "left"), ("N", "right"),
-                                 ("Stance", "left"), ("First author, journal", "left"), ("Evidence", "left")):
+        columns: Columns = (("PMID", "left"), ("Year", "right"), ("Design", "left"), ("N", "right"),
+                            ("Stance", "left"), ("First author, journal", "left"), ("Evidence", "left"))
+        for heading, justify in columns:
             table.add_column(heading, justify=justify, no_wrap=heading in ("PMID", "Design"),
                              ratio=1 if heading == "Evidence" else None,
                              max_width=28 if heading == "First author, journal" else None)
@@ -124,8 +127,9 @@ def print_search(console: Console, hits: list[SearchHit], text: str) -> None:
         console.print(f"no cached record matches {text!r}")
         return
     table = Table(header_style="bold")
-    for heading, justify in (("#", "right"), ("PMID", "left"), ("Year", "right"), ("Design", "left"),
-                             ("Title", "left"), ("Match", "left")):
+    columns: Columns = (("#", "right"), ("PMID", "left"), ("Year", "right"), ("Design", "left"),
+                        ("Title", "left"), ("Match", "left"))
+    for heading, justify in columns:
         table.add_column(heading, justify=justify, no_wrap=heading in ("PMID", "Design"),
                          ratio=1 if heading in ("Title", "Match") else None)
     for rank, hit in enumerate(hits, 1):
@@ -142,8 +146,9 @@ def print_topics(console: Console, rows: list[TopicRow]) -> None:
         console.print("no topics here: add a queries/<topic>.toml, or run `evidence init`", markup=False)
         return
     table = Table(header_style="bold")
-    for heading, justify in (("Topic", "left"), ("Title", "left"), ("Claims", "right"), ("Records", "right"),
-                             ("Last refresh", "left")):
+    columns: Columns = (("Topic", "left"), ("Title", "left"), ("Claims", "right"), ("Records", "right"),
+                        ("Last refresh", "left"))
+    for heading, justify in columns:
         table.add_column(heading, justify=justify)
     for r in rows:
         if r.last_run:

@@ -177,7 +177,7 @@ def study_rows(store: Store, topic: str, filters: ReportFilters = NO_FILTERS,
             (f"SELECT * FROM ({select}, row_number() OVER (PARTITION BY c.claim_id ORDER BY {order}) AS rn "
              f"{_TAGGED}{where}) WHERE rn <= ? ORDER BY claim_id, rn"), [topic, *params, per_claim])]
     rows = [
-        StudyRow(*r[:11], bool(r[11]), bool(r[12]), bool(r[13]), bool(r[14]))
+        StudyRow(*r[:11], *map(bool, r[11:15]))  # human, retracted, expression_of_concern, erratum: 0/1
         for sql, args in queries for r in store.conn.execute(sql, args)
     ]
     if only is not None and any(len(p) > 500 for p in wanted.values()):  # chunks are each in order: merge

@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from evidence_cli.tagging import cues
 from evidence_cli.tagging.model import ClaimTag
@@ -35,6 +36,7 @@ from evidence_cli.tagging.roles import (
     RESULTS,
     TITLE,
     Sentence,
+    SentenceText,
 )
 from evidence_cli.tagging.rules import ClaimRules, TopicRules
 from evidence_cli.tagging.text import clause_spans, normalize
@@ -243,7 +245,7 @@ def find_claims(
     return tuple(tags)
 
 
-def names_any_claim(sentences: Sequence[Sentence], rules: TopicRules) -> bool:
+def names_any_claim(sentences: Sequence[SentenceText], rules: TopicRules) -> bool:
     """Whether some sentence names some claim, whatever its role and the sentence before: False
     means `find_claims` finds nothing (it reads those spans of fewer sentences), and the record's
     study roles need not be settled."""
@@ -261,7 +263,7 @@ def names_any_claim(sentences: Sequence[Sentence], rules: TopicRules) -> bool:
             if naming is not None and not sentence.present.mask & naming:  # type: ignore[union-attr]
                 continue
             context_before = ((sentence.present is None or sentence.present.may_match(claim.weak_patterns))
-                              and _context_before(sentences, order, claim, refers_back, roles=False))
+                              and _refers_back_to_context(sentences, order, claim, refers_back))
             if _names(sentence.norm, claim, sentence.present, context_before):
                 return True
             if short_forms is not None and short_forms.search(sentence.norm):
@@ -283,16 +285,22 @@ def _naming_literals(scanner: LiteralScanner, claim: ClaimRules) -> int | None:
 
 
 def _context_before(sentences: Sequence[Sentence], order: int, claim: ClaimRules,
-                    refers_back: list[bool | None], *, roles: bool = True) -> bool:
+                    refers_back: list[bool | None]) -> bool:
     """The sentence refers back to the one before (`cues.ANAPHORA`), which is about the claim's
-    outcome: "MADRS fell by 24 h. The improvement persisted for 5 weeks." `refers_back`: each
-    sentence's answer to the first question once found (None: not yet). `roles` False: whatever
-    the two sentences' roles (so True more often)."""
+    outcome: "MADRS fell by 24 h. The improvement persisted for 5 weeks." Neither is the title
+    or background. `refers_back`: each sentence's answer to the first question once found (None:
+    not yet)."""
+    if order < 2 or sentences[order].role in (TITLE, BACKGROUND) or sentences[order - 1].role in (TITLE, BACKGROUND):
+        return False
+    return _refers_back_to_context(sentences, order, claim, refers_back)
+
+
+def _refers_back_to_context(sentences: Sequence[SentenceText], order: int, claim: ClaimRules,
+                            refers_back: list[bool | None]) -> bool:
+    """`_context_before` whatever the two sentences' roles (so True more often)."""
     if claim.context is None or order < 2:
         return False
     before = sentences[order - 1]
-    if roles and (sentences[order].role in (TITLE, BACKGROUND) or before.role in (TITLE, BACKGROUND)):
-        return False
     if before.present is not None and not before.present.may_match(claim.context):
         return False
     if refers_back[order] is None:
@@ -300,7 +308,7 @@ def _context_before(sentences: Sequence[Sentence], order: int, claim: ClaimRules
     return bool(refers_back[order]) and has(claim.context, masked(before.norm, claim, before.present), before.present)
 
 
-def _whole_record(sentences: Sequence[Sentence]) -> Presence | None:
+def _whole_record(sentences: Sequence[SentenceText]) -> Presence | None:
     presences = [s.present for s in sentences]
     if not presences or any(p is None for p in presences):
         return None
@@ -332,8 +340,8 @@ _WORD = re.compile(r"[A-Za-z]+")
 _STOP = frozenset({"with", "of", "and", "the", "in", "to", "for", "or", "a", "an", "on"})
 
 
-def abbreviations(sentences: Sequence[Sentence], claim: ClaimRules,
-                  definitions: Sequence[tuple[Sentence, str, int, int]] | None = None) -> re.Pattern[str] | None:
+def abbreviations(sentences: Sequence[SentenceText], claim: ClaimRules,
+                  definitions: Sequence[tuple[SentenceText, str, int, int]] | None = None) -> re.Pattern[str] | None:
     """Short forms the record defines for the claim ("bipolar disorder (BD)"), as one pattern.
 
     `definitions`: the record's `short_form_definitions`, when already found.
@@ -347,7 +355,10 @@ def abbreviations(sentences: Sequence[Sentence], claim: ClaimRules,
     return re.compile(r"(?<![\w-])(?:" + "|".join(sorted(map(re.escape, found))) + r")(?![\w-])")
 
 
-def short_form_definitions(sentences: Sequence[Sentence]) -> list[tuple[Sentence, str, int, int]]:
+_S = TypeVar("_S", bound=SentenceText)
+
+
+def short_form_definitions(sentences: Sequence[_S]) -> list[tuple[_S, str, int, int]]:
     """(sentence, short form, start, end of the long form) for each "long form (SF)" whose words'
     initials spell the short form: what any claim's short forms are chosen from."""
     found = []

@@ -28,13 +28,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from functools import cache
-from typing import NamedTuple
+from typing import NamedTuple, TypeAlias, cast
 
 try:  # the parser of the standard `re` module: private, so read defensively
     from re import _constants as _c  # type: ignore[attr-defined]  # not in typeshed
     from re import _parser as _sre_parse  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover - another Python: no prefilter, every regex runs
-    _sre_parse = None  # type: ignore[assignment]
+    _sre_parse = None
 
 # Non-ASCII characters that `re.IGNORECASE` matches to an ASCII letter but whose `str.lower()`
 # is not that letter alone (found by brute force over every code point; tests re-check it).
@@ -397,7 +397,7 @@ class _Gate:
         self.anchor = _NO_ANCHOR if self.required_literals is None else _Anchor(
             self.required_literals, None if None in leads else max(leads),  # type: ignore[type-var]
             frozenset().union(*(a.eaten for a in anchors)))
-        self.literals = frozenset().union(*(lits for lits in part_literals if lits))  # type: ignore[misc]
+        self.literals = frozenset().union(*(lits for lits in part_literals if lits))
         self._sources = sources
         self._part_anchors = anchors
         self.full = (1 << len(sources)) - 1
@@ -599,6 +599,15 @@ def _parsed(source: str, flags: int) -> _sre_parse.SubPattern | None:
         return None
 
 
+# The parse tree (`re._parser`, untyped) is a SubPattern: a list of (opcode, argument) items, the
+# argument's shape fixed by the opcode. The casts below state those shapes; a tree that breaks
+# them raises what `_source_anchor` catches (no prefilter, the regex decides).
+_Repeat: TypeAlias = "tuple[int, int, _sre_parse.SubPattern]"  # MAX/MIN/POSSESSIVE_REPEAT: (min, max, items)
+_Group: TypeAlias = "tuple[object, object, object, _sre_parse.SubPattern]"  # SUBPATTERN: (group, flags on, off, items)
+_Branch: TypeAlias = "tuple[None, list[_sre_parse.SubPattern]]"  # BRANCH: (None, alternatives)
+_ClassItems: TypeAlias = list[tuple[object, object]]  # IN: (LITERAL, code point), (RANGE, (first, last)), ...
+_Range: TypeAlias = tuple[int, int]  # a class's RANGE: first and last code point
+
 # Each node gives (exact, anchor, eats): `exact` the finite set of strings it matches (None: too
 # many or unknown), `anchor.literals` a set of literals one of which every match contains (None:
 # no such set known), and where such a literal begins past the node's start (see `_Anchor`);
@@ -636,25 +645,26 @@ def _sequence(items: _sre_parse.SubPattern) -> tuple[Literals | None, _Anchor, f
 def _node(op: object, av: object) -> tuple[Literals | None, _Anchor, frozenset[str]]:
     c = _c
     if op is c.LITERAL:
-        char = chr(av)  # type: ignore[arg-type]
+        char = chr(cast(int, av))  # a code point
         eats = STOPS & {char}  # no stop character has a case twin
         if not _foldable(char):
             return None, _NO_ANCHOR, eats  # non-ASCII: case twins not worth modelling; a space: see `_best`
         return frozenset({fold(char)}), _NO_ANCHOR, eats
     if op is c.IN:
-        chars = _class_chars(av)  # type: ignore[arg-type]
-        return (frozenset(chars) if chars is not None else None), _NO_ANCHOR, _class_eats(av)  # type: ignore[arg-type]
+        items = cast(_ClassItems, av)
+        chars = _class_chars(items)
+        return (frozenset(chars) if chars is not None else None), _NO_ANCHOR, _class_eats(items)
     if op in (c.AT, c.ASSERT, c.ASSERT_NOT):
         # Lookarounds match no character and are not read; \b, ^ match the empty string.
         return (frozenset({""}) if op is c.AT else None), _NO_ANCHOR, frozenset()
     if op is c.SUBPATTERN:
-        return _sequence(av[-1])  # type: ignore[index]
+        return _sequence(cast(_Group, av)[-1])
     if op is c.ATOMIC_GROUP:
-        return _sequence(av)  # type: ignore[arg-type]
+        return _sequence(av)  # its argument is its items
     if op is c.BRANCH:
-        return _branch(av[1])  # type: ignore[index]
+        return _branch(cast(_Branch, av)[1])
     if op in (c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", None)):
-        low, high, sub = av  # type: ignore[misc]
+        low, high, sub = cast(_Repeat, av)
         exact, inner, eats = _sequence(sub)
         if low == high == 1:
             return exact, inner, eats
@@ -665,14 +675,14 @@ def _node(op: object, av: object) -> tuple[Literals | None, _Anchor, frozenset[s
         # The first repetition starts where the node does, and holds the literal.
         return None, _best([a for a in (_Anchor(exact, 0), inner) if a.literals is not None]), eats
     if op is c.NOT_LITERAL:
-        return None, _NO_ANCHOR, STOPS - {chr(av)}  # type: ignore[arg-type]
+        return None, _NO_ANCHOR, STOPS - {chr(cast(int, av))}
     return None, _NO_ANCHOR, STOPS  # `.`, backreferences, conditionals: not read, may match anything
 
 
 _NO_ANCHOR = _Anchor(None)
 
 
-def _branch(alternatives: list[object]) -> tuple[Literals | None, _Anchor, frozenset[str]]:
+def _branch(alternatives: list[_sre_parse.SubPattern]) -> tuple[Literals | None, _Anchor, frozenset[str]]:
     exacts: set[str] = set()
     required: set[str] = set()
     exact_ok = required_ok = True
@@ -680,7 +690,7 @@ def _branch(alternatives: list[object]) -> tuple[Literals | None, _Anchor, froze
     eaten: frozenset[str] = frozenset()  # by the kept literals' lead-ins
     eats: frozenset[str] = frozenset()  # by any alternative
     for alternative in alternatives:
-        exact, inner, alternative_eats = _sequence(alternative)  # type: ignore[arg-type]
+        exact, inner, alternative_eats = _sequence(alternative)
         eats |= alternative_eats
         if exact is None:
             exact_ok = False
@@ -714,16 +724,16 @@ _CATEGORY_CLASS = {"CATEGORY_DIGIT": r"\d", "CATEGORY_NOT_DIGIT": r"\D", "CATEGO
                    "CATEGORY_NOT_SPACE": r"\S", "CATEGORY_WORD": r"\w", "CATEGORY_NOT_WORD": r"\W"}
 
 
-def _class_eats(items: list[tuple[object, object]]) -> frozenset[str]:
+def _class_eats(items: _ClassItems) -> frozenset[str]:
     matched: set[str] = set()
     negate = False
     for op, av in items:
         if op is _c.NEGATE:
             negate = True
         elif op is _c.LITERAL:
-            matched |= STOPS & {chr(av)}  # type: ignore[arg-type]
+            matched |= STOPS & {chr(cast(int, av))}
         elif op is _c.RANGE:
-            low, high = av  # type: ignore[misc]
+            low, high = cast(_Range, av)
             matched |= {ch for ch in STOPS if low <= ord(ch) <= high}
         elif op is _c.CATEGORY and str(av) in _CATEGORY_CLASS:
             matched |= {ch for ch in STOPS if re.fullmatch(_CATEGORY_CLASS[str(av)], ch)}
@@ -732,13 +742,13 @@ def _class_eats(items: list[tuple[object, object]]) -> frozenset[str]:
     return STOPS - matched if negate else frozenset(matched)
 
 
-def _class_chars(items: list[tuple[object, object]]) -> set[str] | None:
+def _class_chars(items: _ClassItems) -> set[str] | None:
     chars: set[str] = set()
     for op, av in items:
         if op is _c.LITERAL:
-            chars.add(chr(av))  # type: ignore[arg-type]
+            chars.add(chr(cast(int, av)))
         elif op is _c.RANGE:
-            low, high = av  # type: ignore[misc]
+            low, high = cast(_Range, av)
             if high - low >= _MAX_CLASS:
                 return None
             chars.update(chr(i) for i in range(low, high + 1))

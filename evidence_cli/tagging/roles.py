@@ -10,8 +10,9 @@ result and method cues decide, and the rest is unassigned body text.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from evidence_cli.pubmed.model import AbstractSection
 from evidence_cli.tagging import cues
@@ -31,6 +32,17 @@ class Sentence:
     future: bool = False  # a call for future research: never a finding
     # The regex literals the sentence holds (see `prefilter`); None: run every regex.
     present: Presence | None = field(default=None, compare=False, repr=False)
+
+
+class SentenceText(Protocol):
+    """A sentence as the claims' names are looked for in it, whatever its role: a `Sentence`, or
+    one of a `Draft`'s texts, whose role may not be settled yet."""
+
+    @property
+    def norm(self) -> str: ...
+
+    @property
+    def present(self) -> Presence | None: ...
 
 
 def record_sentences(title: str, sections: Iterable[AbstractSection],
@@ -75,6 +87,7 @@ def draft_sentences(title: str, sections: Iterable[AbstractSection], scanner: Li
         category = section.category if section.category not in (None, "UNASSIGNED") else category_of(section.label)
         inferred_last = category is None
         section_texts = [_Text(t, scanner) for t in split_sentences(section.text)]
+        section_roles: Sequence[str | None]
         if category is None:
             section_roles, started = _infer_roles(section_texts, started)
         else:

@@ -50,7 +50,7 @@ def tag_article(article: Article, rules: TopicRules) -> Tagging:
     )
     n, n_sentence = sample_size(design, [(t.text, t.norm) for t in own], [t.present for t in own])
     # Only a record that names a claim needs its sentences' exact roles.
-    claims = (find_claims(draft.sentences(), rules, design=design, mesh=mesh)  # type: ignore[arg-type]
+    claims = (find_claims(draft.sentences(), rules, design=design, mesh=mesh)
               if names_any_claim(texts, rules) and names_subject(article, rules) else ())
     types = {t.strip().lower() for t in article.publication_types}
     refs = {c.ref_type for c in article.corrections}
