@@ -61,3 +61,24 @@ def test_a_protocol_saying_what_it_will_do_stays_a_protocol(rules):
     abstract = ("Ketamine may relieve depression within hours. We will recruit 80 adults with depression and "
                 "we will compare ketamine with midazolam on the depression score at 24 hours.")
     assert design(rules, "Ketamine versus midazolam for depression", abstract) == "protocol"
+
+
+# "Crossover" is a trial design only as a design: not meiotic crossovers, not a case-crossover study.
+def test_genetic_crossovers_are_not_a_crossover_trial(rules):
+    abstract = ("Meiosis needs at least one crossover per chromosome pair. Yeast cells lacking the protein "
+                "formed fewer crossovers and more non-crossover products (p < 0.01).")
+    assert design(rules, "How a chromosome axis protein spaces crossovers", abstract) != "rct"
+
+
+def test_a_case_crossover_study_is_observational(rules):
+    abstract = ("We used a case-crossover study of 310 adults who presented with a fall, comparing their "
+                "ketamine exposure in the day before the fall with exposure in earlier control days.")
+    assert design(rules, "Recreational ketamine use and falls", abstract) == "observational"
+
+
+@pytest.mark.parametrize("phrase", ["in a crossover design", "in a two-period crossover study",
+                                    "in a crossover fashion"])
+def test_a_crossover_design_is_still_a_randomized_trial(rules, phrase):
+    abstract = (f"Twenty adults with depression received ketamine and midazolam one week apart {phrase}. "
+                "Depression scores fell more after ketamine (p = 0.02).")
+    assert design(rules, "Ketamine and midazolam in depression", abstract) == "rct"

@@ -122,11 +122,15 @@ CASE_REPORT = _rx(
 RCT = _rx(
     r"\brandomi[sz](?:ed|ation|ing)\b", r"\brandomly (?:assigned|allocated|divided|distributed)\b",
     r"\b(?:allocated|assigned) (?:\w+ )?(?:at )?random(?:ly)?\b", r"\bdouble[- ]blind\w*", r"\btriple[- ]blind\w*",
-    r"\bplacebo[- ]controlled\b", r"\bsham[- ]controlled\b", r"\bcross-?over\b",
+    r"\bplacebo[- ]controlled\b", r"\bsham[- ]controlled\b",
+    # a crossover design, not genetic "crossovers" nor an observational case-crossover study
+    r"(?<!case-)(?<!case )\bcross-?over (?:[\w-]+ ){0,2}?(?:design|trials?|trail|study|studies|fashion|manner|"
+    r"comparison|technique|procedure|experiment|test|research|placebo|periods?|phases?|sessions?)\b",
     r"\b(?:placebo|saline|sham) (?:infusions?|group|arm|condition)\b", r"\bRCT\b",
 )
 OBSERVATIONAL = _rx(
-    r"\bretrospective\w*", r"\bcohort\b", r"\bcase[- ]control\b", r"\bcross[- ]sectional\b", r"\bchart review\b",
+    r"\bretrospective\w*", r"\bcohort\b", r"\bcase[- ](?:control|cross-?over)\b", r"\bcross[- ]sectional\b",
+    r"\bchart review\b",
     r"\b(?:medical|health|electronic) records\b", r"\bregistr(?:y|ies)\b", r"\bdatabases?\b", r"\bclaims data\b",
     r"\bpharmacovigilance\b", r"\bdisproportionality\b", r"\badverse event reporting\b", r"\bFAERS\b",
     r"\bVigiBase\b", r"\bsurvey\w*\b", r"\bnaturalistic\b", r"\breal[- ]world\b", r"\bcase series\b",
