@@ -82,3 +82,30 @@ def test_a_crossover_design_is_still_a_randomized_trial(rules, phrase):
     abstract = (f"Twenty adults with depression received ketamine and midazolam one week apart {phrase}. "
                 "Depression scores fell more after ketamine (p = 0.02).")
     assert design(rules, "Ketamine and midazolam in depression", abstract) == "rct"
+
+
+# A case report that also reviews the literature is a case report; so are older phrasings.
+@pytest.mark.parametrize("title, abstract", [
+    ("Ketamine-induced cystitis: a case report and review of the literature",
+     ("Ketamine misuse can damage the bladder. We present a 28-year-old man with painful frequent voiding after "
+     "daily ketamine use. We also review the literature on ketamine uropathy.")),
+    ("Delirium after ketamine sedation",
+     ("A case is presented of a woman who became delirious after ketamine sedation for a fracture. "
+     "She recovered within a day.")),
+    ("Ketamine and recurrent catatonia",
+     ("The present report describes a thirty-two-year-old man with recurrent catatonia who improved after "
+     "ketamine. Lorazepam had failed twice.")),
+    ("Prolonged emergence after ketamine",
+     "A girl with a seizure disorder was admitted after a ketamine overdose. She woke after two days."),
+    ("Ketamine for refractory status epilepticus in pregnancy",
+     ("Status epilepticus in pregnancy is rare. To our knowledge, this is the first reported case of ketamine "
+     "ending refractory seizures in the third trimester.")),
+])
+def test_case_report_phrasings(rules, title, abstract):
+    assert design(rules, title, abstract) == "case-report"
+
+
+def test_in_the_case_of_is_not_a_case_report(rules):
+    abstract = ("Twelve adults with depression received six open-label ketamine infusions. "
+                "In the case of esketamine, clearance was faster. Depression scores fell by 40%.")
+    assert design(rules, "Clearance of repeated ketamine infusions", abstract) != "case-report"

@@ -85,7 +85,7 @@ ANIMAL = _rx(
     r"goats|horses|ponies|foals?|cattle|cows|heifers?|hamsters?|gerbils?|ferrets?|chicks?|chickens|hens|"
     r"pigeons?|quails?|birds?|frogs?|toads?|tadpoles?|Xenopus|salamanders?|axolotls?|(?-i:[Ff]ish)(?:es)?|"
     r"teleosts?|Drosophila|fruit ?fl(?:y|ies)|Caenorhabditis|C\. elegans|nematodes?|insects?|larvae|"
-    r"baboons?|marmosets?|chimpanzees?|Macaca|cynomolgus|voles?|squirrels?)\b(?! oil)",
+    r"baboons?|marmosets?|chimpanzees?|Macaca|cynomolgus|voles?|squirrels?)\b(?! oil)(?!-)",
     r"\bin vitro\b", r"\bcell (?:line|culture)s?\b", r"\b(?:tissue|organ|monolayer) cultures?\b", r"\bin cultures?\b",
     r"\bcultured (?:\w+ )?(?:neurons|cells|astrocytes)\b",
     r"\b(?:brain|hippocampal|cortical|acute) slices?\b", r"\borganotypic\b",
@@ -108,12 +108,25 @@ HUMAN = _rx(
 CASE_SERIES = _rx(r"\bcase series\b", r"\bseries of (?:\w+ )?(?:cases|patients)\b",
                   r"\bwe (?:\w+ )?(?:describe|report|present) (?:\d+|two|three|four|five|six|seven|eight|nine|ten|eleven|"
                   r"twelve) (?:[\w-]+ )?(?:patients|cases|inpatients|outpatients|adults|women|men|children|adolescents)\b")
+_AGE = (r"(?:\d+|(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[- ]?(?:one|two|three|four|five|six|"
+        r"seven|eight|nine))?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|"
+        r"fifteen|sixteen|seventeen|eighteen|nineteen)[- ](?:year|month|week|day)s?[- ]old")
+# A record saying it reports its own patient: a case report even when it also reviews the literature.
+CASE_OWN = _rx(
+    r"\bcase report\b", r"\bcase presentation\b",
+    r"\bwe (?:\w+ )?(?:report|present|describe) (?:a|an|the|one|our) (?:[\w-]+ ){0,4}?(?:case|patient|man|woman|girl|"
+    r"boy|female|male|mother|father|infant|newborn|neonate|child|adolescent|teenager)\b",
+    rf"\b(?:a|an) {_AGE}\b", r"\bthe (?:presented|present|reported|current|index) case\b",
+    r"\b(?:a|the|this|one) case (?:is|was) (?:here )?(?:presented|reported|described)\b",
+    r"\b(?:this is|is|represents|we (?:\w+ )?(?:report|present|describe)) the first (?:[\w-]+ ){0,2}?case\b",
+)
 CASE_REPORT = _rx(
-    r"\b(?:a|an|the) case of\b", r"\bcase report\b", r"\bcase presentation\b",
-    r"\bwe (?:report|present|describe) (?:a|an|the|one) (?:[\w-]+ ){0,4}?(?:case|patient|man|woman|girl|boy|"
-    r"female|male)\b",
-    r"\b(?:a|an) \d+[- ]year[- ]old\b", r"\bthe (?:presented|present|reported|current|index) case\b",
-    r"\bthis case\b",
+    CASE_OWN.pattern,
+    # "a rare case of", not "in the case of" (as for)
+    r"\b(?:a|an) (?:[\w-]+ )?case of\b", r"(?<!\bin )(?<!\bas )\bthe (?:[\w-]+ )?case of\b", r"\bthis case\b",
+    # a case history that opens on its patient: "A girl with ...", "A patient with ... was admitted"
+    r"(?:^|\n)\W*(?:a|an) (?:[\w-]+ ){0,2}?(?:man|woman|girl|boy|infant|newborn|neonate|patient|child|gentleman|"
+    r"lady) (?:with|who|presented|presenting|was (?:admitted|referred|seen|brought|found|diagnosed))\b",
     # "A woman in her forties ..."; titles such as "... in a patient treated for depression"
     r"\b(?:a|an) (?:[\w-]+ )?(?:man|woman|girl|boy|patient) in (?:his|her|their) (?:late |early |mid-?)?"
     r"(?:teens|twenties|thirties|forties|fifties|sixties|seventies|eighties|nineties|\d0s)\b",
@@ -212,9 +225,12 @@ def _design(title: _Text, own: _Text, every: _Text, publication_types: Sequence[
         return "meta-analysis"
     if title.has(SYSTEMATIC_TITLE) or every.has(SYSTEMATIC_TEXT):
         return "systematic-review"
+    mesh_lower = {m.lower() for m in mesh}
+    # "A case report and review of the literature": the patient is the study, the review its discussion
+    if own.has(CASE_OWN) and not own.has(CASE_SERIES) and not _is_animal_study(own, mesh_lower):
+        return "case-report"
     if types & _REVIEW_TYPES or title.has(REVIEW_TITLE) or every.has(REVIEW_TEXT):
         return "narrative-review"
-    mesh_lower = {m.lower() for m in mesh}
     if "animals" in mesh_lower and "humans" not in mesh_lower:
         return "preclinical"
     if _is_animal_study(own, mesh_lower):
