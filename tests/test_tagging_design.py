@@ -109,3 +109,17 @@ def test_in_the_case_of_is_not_a_case_report(rules):
     abstract = ("Twelve adults with depression received six open-label ketamine infusions. "
                 "In the case of esketamine, clearance was faster. Depression scores fell by 40%.")
     assert design(rules, "Clearance of repeated ketamine infusions", abstract) != "case-report"
+
+
+# "Previous studies suggest" is a review's voice only in its own sentences, not in a study's background.
+def test_a_primary_study_citing_previous_studies_is_not_a_review(rules):
+    abstract = ("Previous studies have shown that ketamine shortens immobility in stressed animals. "
+                "We treated 20 rats with ketamine or saline and measured their immobility in the forced swim test. "
+                "Immobility fell by half after ketamine.")
+    assert design(rules, "Ketamine and immobility after stress", abstract) == "preclinical"
+
+
+def test_a_review_voicing_what_recent_studies_show_is_still_a_review(rules):
+    abstract = ("Ketamine relieves depression within hours. Recent clinical studies suggest that repeated infusions "
+                "sustain the response, and emerging evidence shows that esketamine spray does the same.")
+    assert design(rules, "Ketamine beyond the first infusion", abstract) == "narrative-review"

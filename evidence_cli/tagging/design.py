@@ -72,6 +72,9 @@ REVIEW_TEXT = _rx(
     r"experience|series))",
     r"\b(?:this|the present|our) (?:\w+ )?(?:review|mini-?review|overview)\b",
     r"\bnarrative review\b", r"\breview (?:of|on) (?:the )?(?:\w+ )?(?:literature|evidence)\b",
+)
+# Read on the study's own sentences only: a primary study's background cites earlier work too.
+REVIEW_OWN = _rx(
     r"\b(?:recent|previous|published|emerging|growing) (?:\w+ )?(?:studies|evidence|literature|trials) "
     r"(?:\w+ )?(?:indicate|suggest|show|have shown|demonstrate)",
 )
@@ -229,7 +232,7 @@ def _design(title: _Text, own: _Text, every: _Text, publication_types: Sequence[
     # "A case report and review of the literature": the patient is the study, the review its discussion
     if own.has(CASE_OWN) and not own.has(CASE_SERIES) and not _is_animal_study(own, mesh_lower):
         return "case-report"
-    if types & _REVIEW_TYPES or title.has(REVIEW_TITLE) or every.has(REVIEW_TEXT):
+    if types & _REVIEW_TYPES or title.has(REVIEW_TITLE) or every.has(REVIEW_TEXT) or own.has(REVIEW_OWN):
         return "narrative-review"
     if "animals" in mesh_lower and "humans" not in mesh_lower:
         return "preclinical"
