@@ -123,3 +123,21 @@ def test_a_review_voicing_what_recent_studies_show_is_still_a_review(rules):
     abstract = ("Ketamine relieves depression within hours. Recent clinical studies suggest that repeated infusions "
                 "sustain the response, and emerging evidence shows that esketamine spray does the same.")
     assert design(rules, "Ketamine beyond the first infusion", abstract) == "narrative-review"
+
+
+# An animal study may name patients in its own sentences; with no human design named, the animals
+# are what it studied. A review that names animals and people, with no finding of its own, stays a review.
+@pytest.mark.parametrize("abstract", [
+    ("Ketamine was given to 24 mice after weeks of isolation and their grooming was scored. Grooming recovered "
+     "by 40% (p < 0.01), much as mood lifts in patients."),
+    ("We measured spine density in 16 rats given ketamine, the drug that relieves depression in patients within "
+     "hours. Spines on pyramidal cells multiplied within a day."),
+])
+def test_an_animal_study_that_names_patients_is_preclinical(rules, abstract):
+    assert design(rules, "Ketamine after isolation", abstract) == "preclinical"
+
+
+def test_a_review_naming_rodents_and_humans_stays_a_review(rules):
+    abstract = ("Arketamine is being developed for depression. Data in humans and rodents suggest it sedates less "
+                "than esketamine. Its mechanism may lie beyond the NMDA receptor.")
+    assert design(rules, "Arketamine: an update", abstract) == "narrative-review"

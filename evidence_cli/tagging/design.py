@@ -78,9 +78,9 @@ REVIEW_OWN = _rx(
     r"\b(?:recent|previous|published|emerging|growing) (?:\w+ )?(?:studies|evidence|literature|trials) "
     r"(?:\w+ )?(?:indicate|suggest|show|have shown|demonstrate)",
 )
-ANIMAL = _rx(
+SPECIES = _rx(
     r"\b(?:rats?|mice|mouse|murine|rodents?|primates?|monkeys?|macaques?|zebrafish|piglets?|rabbits?|"
-    r"Wistar|Sprague[- ]Dawley|C57BL\w*|knock-?out|wild[- ]type|transgenic)\b",
+    r"Wistar|Sprague[- ]Dawley|C57BL\w*)\b",
     # Veterinary and laboratory species. Left out as too often about people: calves, canine
     # (teeth), bovine/porcine (grafts, serum), equine (therapy), rhesus (blood group), "cow's milk",
     # "goat anti-" antibodies; CAT (scan), FISH (hybridization) only when written in lower case.
@@ -89,6 +89,9 @@ ANIMAL = _rx(
     r"pigeons?|quails?|birds?|frogs?|toads?|tadpoles?|Xenopus|salamanders?|axolotls?|(?-i:[Ff]ish)(?:es)?|"
     r"teleosts?|Drosophila|fruit ?fl(?:y|ies)|Caenorhabditis|C\. elegans|nematodes?|insects?|larvae|"
     r"baboons?|marmosets?|chimpanzees?|Macaca|cynomolgus|voles?|squirrels?)\b(?! oil)(?!-)",
+)
+ANIMAL = _rx(
+    SPECIES.pattern, r"\b(?:knock-?out|wild[- ]type|transgenic)\b",
     r"\bin vitro\b", r"\bcell (?:line|culture)s?\b", r"\b(?:tissue|organ|monolayer) cultures?\b", r"\bin cultures?\b",
     r"\bcultured (?:\w+ )?(?:neurons|cells|astrocytes)\b",
     r"\b(?:brain|hippocampal|cortical|acute) slices?\b", r"\borganotypic\b",
@@ -165,6 +168,12 @@ INTERVENTION = _rx(r"\breceiv\w*\b", r"\b(?:were|was) (?:\w+ )?(?:treated|admini
                    r"\b(?:underwent|completed) (?:\w+ )?(?:infusions?|treatment|sessions)\b")
 OTHER = _rx(r"\bcost[- ]effective\w*", r"\beconomic (?:evaluation|analysis|model)", r"\bmarkov\b", r"\bQALYs?\b",
             r"\bbudget impact\b", r"\bcommentary\b", r"\beditorial\b", r"\bletter to the editor\b")
+# Something was done or found: a study's voice, not an essay's.
+STUDIED = _rx(r"\b(?:were|was) (?:\w+ )?(?:treated|injected|exposed|given|fed|housed|an(?:a)?esthetized|trained|"
+              r"infected|immunized|inoculated|implanted|killed|sacrificed|recorded|measured|examined|studied|"
+              r"observed|tested|compared|determined|investigated|assessed)\b",
+              r"\bwe (?:\w+ )?(?:found|show|showed|observed|measured|examined|investigated|tested|used|identified|"
+              r"demonstrate|demonstrated|studied|compared|assessed)\b")
 RESULTS_LIKE = _rx(r"\bp\s*[<=>]", r"\bsignifican\w*", r"\d\s*%", r"\b95\s*% ?CI\b")
 
 
@@ -254,6 +263,8 @@ def _design(title: _Text, own: _Text, every: _Text, publication_types: Sequence[
         return "non-randomized-trial"
     if every.has(OTHER) or types & _OTHER_TYPES:  # "in this commentary we argue ... are needed": a future-work sentence
         return "other"
+    if own.has(SPECIES) and (own.has(RESULTS_LIKE) or own.has(STUDIED)):
+        return "preclinical"  # animals studied and no human design named: the patients it names are context
     if own.has(HUMAN) and own.has(INTERVENTION):
         return "non-randomized-trial"
     if own.has(PARTICIPANT_COUNT):
