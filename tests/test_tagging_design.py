@@ -141,3 +141,19 @@ def test_a_review_naming_rodents_and_humans_stays_a_review(rules):
     abstract = ("Arketamine is being developed for depression. Data in humans and rodents suggest it sedates less "
                 "than esketamine. Its mechanism may lie beyond the NMDA receptor.")
     assert design(rules, "Arketamine: an update", abstract) == "narrative-review"
+
+
+# "We describe" and "we examine" are a review's voice only about the literature; a study describes its
+# own outcomes and examines its own question.
+@pytest.mark.parametrize("abstract, expected", [
+    (("Chronic stress removes dendritic spines. Here we examine whether ketamine restores spines in stressed mice. "
+     "Ketamine increased spine density by 30% (p < 0.01)."), "preclinical"),
+    (("BACKGROUND: Ketamine is used for depression.\nMETHODS: We describe the outcomes of 40 consecutive older "
+     "adults treated with ketamine in our clinic.\nRESULTS: Response was 45%."), "observational"),
+    (("Here we describe the results of a randomized trial of ketamine in 60 adults. Response was 45% versus 20% "
+     "(p = 0.01)."), "rct"),
+    (("Ketamine has antidepressant effects within hours. Here we describe the current evidence on how it acts "
+     "and where it fails."), "narrative-review"),
+])
+def test_describe_and_examine_name_a_review_only_about_the_literature(rules, abstract, expected):
+    assert design(rules, "Ketamine for depression", abstract) == expected

@@ -64,12 +64,17 @@ REVIEW_TITLE = _rx(r"(?<!chart )(?<!record )(?<!records )(?<!retrospective )(?<!
                    r"\bwhat (?:we|do we) know\b", r"\blessons\b")
 REVIEW_TEXT = _rx(
     r"\b(?:we|this (?:review|paper|article|chapter|manuscript|commentary))\s+(?:\w+\s+)?(?:review|discuss|"
-    r"summari[sz]e|overview|outline|describe|examine|highlight|introduce|consider)s?\b"
+    r"summari[sz]e|overview|outline|highlight|introduce|consider)s?\b"
     r"(?! (?:the )?(?:\w+ )?(?:records|charts|files))"
     # "we describe five inpatients": a case series, not a review
     r"(?! (?:\d+|two|three|four|five|six|seven|eight|nine|ten|a|an|one|our) (?:[\w-]+ )?(?:[\w-]+ )?"
     r"(?:patients|cases?|inpatients|outpatients|adults|children|women|men|individuals|participants|"
     r"experience|series))",
+    # "we describe the current evidence" is a review; "we describe the outcomes of 40 adults", "here we
+    # examine whether ketamine ..." are studies
+    r"\b(?:we|this (?:paper|article|manuscript))\s+(?:\w+\s+)?(?:describe|examine)s?\b(?= (?:the |how |what )?"
+    r"(?:[\w-]+ )?(?:literature|evidence|advances|developments|state of the art|concepts|progress|history|"
+    r"controversies|challenges|perspectives|knowledge|current|recent|emerging|latest)\b)",
     r"\b(?:this|the present|our) (?:\w+ )?(?:review|mini-?review|overview)\b",
     r"\bnarrative review\b", r"\breview (?:of|on) (?:the )?(?:\w+ )?(?:literature|evidence)\b",
 )
