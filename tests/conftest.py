@@ -4,11 +4,13 @@ points `evidence` at them (fast rate and retry settings unless a test asks for N
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tests.fake_eutils import SAMPLES, FakeEutils, shared_available
 
@@ -28,6 +30,20 @@ patterns = ['\\brapid(?:ly)? (?:anti-?depress\\w*|relief)']
 
 # Fast settings for tests that do not measure NCBI's limit: the fake is told the same rate.
 FAST_RATE = 200.0
+
+# Property tests must not fail on a busy CI machine: no per-example deadline, and no health
+# check that times the example generator (a test's own @settings still add to these).
+settings.register_profile("evidence", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("evidence")
+
+
+@pytest.fixture
+def refused_port() -> Iterator[int]:
+    """A port on 127.0.0.1 that refuses connections: bound by the test (so nothing else can take
+    it while the test runs) and never listening."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session", autouse=True)

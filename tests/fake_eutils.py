@@ -266,7 +266,8 @@ def corpus_templates(start_pmid: int) -> list[tuple[str, str, date | None, date 
 
 # -- faults ---------------------------------------------------------------------------------
 
-FAULT_KINDS = ("429", "500", "502", "503", "reset", "truncate", "slow", "error200", "session_expired", "fewer")
+FAULT_KINDS = ("429", "500", "502", "503", "reset", "truncate", "slow", "hold", "error200", "session_expired",
+               "fewer")
 
 
 @dataclass
@@ -276,6 +277,7 @@ class Fault:
     utility: str | None
     options: dict[str, Any] = field(default_factory=dict)
     after: int = 0  # matching requests to let through first
+    released: threading.Event = field(default_factory=threading.Event)  # "hold": answer once set
 
 
 @dataclass(frozen=True)
@@ -325,6 +327,7 @@ class FakeEutils:
         self.records: dict[str, FakeRecord] = {}
         self.log: list[LoggedRequest] = []
         self.faults: list[Fault] = []
+        self._held: list[Fault] = []  # used-up "hold" faults, whose requests may still wait
         self.unknown_phrases: set[str] = set()
         self.matcher: Callable[[str, FakeRecord], bool] | None = None
         self.rate_limit = rate_limit  # per second without api_key; with one: max(10, rate_limit)
@@ -356,6 +359,7 @@ class FakeEutils:
         return self
 
     def stop(self) -> None:
+        self.release()
         self._server.shutdown()
         self._server.server_close()
 
@@ -438,15 +442,25 @@ class FakeEutils:
     # faults and log
     def inject(self, kind: str, times: int | None = 1, *, utility: str | None = None, after: int = 0,
                **options: Any) -> None:
-        """The next `times` matching responses (None: all), after `after` good ones, misbehave as `kind`."""
+        """The next `times` matching responses (None: all), after `after` good ones, misbehave as `kind`.
+
+        "hold" keeps a request waiting until `release()` (at most `seconds`, 120 by default): a
+        client is then mid-run for as long as a test needs, however slow the machine."""
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault {kind!r}")
         with self.lock:
             self.faults.append(Fault(kind, times, utility, options, after))
 
     def clear_faults(self) -> None:
+        self.release()
         with self.lock:
             self.faults.clear()
+
+    def release(self) -> None:
+        """Answer the requests a "hold" fault keeps waiting (and let later ones through at once)."""
+        with self.lock:
+            for fault in [*self.faults, *self._held]:
+                fault.released.set()
 
     def requests(self, utility: str | None = None) -> list[LoggedRequest]:
         with self.lock:
@@ -468,6 +482,8 @@ class FakeEutils:
                     fault.remaining -= 1
                     if fault.remaining <= 0:
                         self.faults.remove(fault)
+                        if fault.kind == "hold":
+                            self._held.append(fault)  # release() must still reach its requests
                 return fault
         return None
 
@@ -626,6 +642,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._log(fake, entry, status, kind)
         if kind == "slow":
             time.sleep(float(fault.options.get("seconds", 2.0)))
+        if kind == "hold":  # logged (tests can see it arrived), answered when the test says so
+            fault.released.wait(float(fault.options.get("seconds", 120.0)))
         if kind == "truncate":
             body = body[: max(len(body) // 2, 40)]
         self._send(status, body, "text/xml; charset=UTF-8")

@@ -360,13 +360,9 @@ def test_key_sent_but_never_shown_across_faults_and_debug(tmp_path, make_fake):
     assert_key_not_on_disk(root)
 
 
-def test_key_in_a_url_of_an_unreachable_server_is_masked(tmp_path, make_fake):
-    import socket
-
+def test_key_in_a_url_of_an_unreachable_server_is_masked(tmp_path, make_fake, refused_port):
     fake = make_fake(1)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        dead = sock.getsockname()[1]
+    dead = refused_port
     root = make_workspace(tmp_path / "ws")
     # requests puts the whole URL, query string and api_key included, in its connection errors.
     proc = evidence_subprocess(root, fake, "--debug", "refresh",

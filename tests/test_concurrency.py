@@ -39,6 +39,25 @@ def wait_for_lock_holder(root, proc, timeout=30.0) -> None:
     raise AssertionError("the first refresh never took the lock")
 
 
+def wait_until_blocked_on_the_lock(proc, timeout=60.0) -> None:
+    """Until `proc` waits for the refresh lock: the kernel lists its request as blocked (->)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with open("/proc/locks") as fh:
+            if any(line.split()[1] == "->" and line.split()[5] == str(proc.pid) for line in fh):
+                return
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.01)
+    raise AssertionError("the second refresh never waited for the lock")
+
+
+def hold_the_first_efetch(fake) -> None:
+    """The first refresh waits for its first efetch answer until fake.release(): it surely still
+    runs (and holds the lock) when the second one starts, however slow the machine."""
+    fake.clear_faults()
+    fake.inject("hold", 1, utility="efetch")
+
+
 def assert_healthy(root) -> set[str]:
     with open_store(root / "cache" / "evidence.sqlite", create=False) as store:
         assert integrity.problems(integrity.check_store(store)) == []
@@ -48,8 +67,8 @@ def assert_healthy(root) -> set[str]:
 
 
 def ncbi_rate_env(fake, **extra):
-    """NCBI's own limit (3/s without a key), and a read timeout the slowed answers stay within."""
-    return subprocess_env(fake, rate=None, EVIDENCE_TIMEOUT="10", **extra)
+    """NCBI's own limit (3/s without a key), and a read timeout the slowed or held answers stay within."""
+    return subprocess_env(fake, rate=None, **{"EVIDENCE_TIMEOUT": "10", **extra})
 
 
 @pytest.fixture
@@ -62,11 +81,13 @@ def setup(tmp_path, make_fake):
 
 def test_second_refresh_exits_locked_with_the_documented_message(setup):
     fake, root = setup
-    env = ncbi_rate_env(fake)
+    hold_the_first_efetch(fake)
+    env = ncbi_rate_env(fake, EVIDENCE_TIMEOUT="300")
     first = start(root, env, "refresh")
     wait_for_lock_holder(root, first)
     second = start(root, env, "refresh")
-    out2, err2 = second.communicate(timeout=60)
+    out2, err2 = second.communicate(timeout=120)
+    fake.release()
     _, err1 = first.communicate(timeout=120)
     assert first.returncode == 0, err1
     assert second.returncode == ExitCode.LOCKED
@@ -80,10 +101,13 @@ def test_second_refresh_exits_locked_with_the_documented_message(setup):
 
 def test_second_refresh_with_wait_runs_after_the_first(setup):
     fake, root = setup
-    env = ncbi_rate_env(fake)
+    hold_the_first_efetch(fake)
+    env = ncbi_rate_env(fake, EVIDENCE_TIMEOUT="300")
     first = start(root, env, "refresh")
     wait_for_lock_holder(root, first)
     second = start(root, env, "refresh", "--wait")
+    wait_until_blocked_on_the_lock(second)
+    fake.release()
     _, err1 = first.communicate(timeout=120)
     _, err2 = second.communicate(timeout=120)
     assert first.returncode == 0, err1

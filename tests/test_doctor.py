@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sqlite3
 import subprocess
 
@@ -209,11 +208,9 @@ def test_online_rejected_query_exits_query(tmp_path, make_fake):
     assert "PhraseNotFound" in by_name(report)[f"query {TOPIC}"].detail
 
 
-def test_online_unreachable_exits_network(tmp_path, make_fake):
+def test_online_unreachable_exits_network(tmp_path, make_fake, refused_port):
     fake = make_fake(1)
-    with socket.socket() as sock:  # a port nobody listens on
-        sock.bind(("127.0.0.1", 0))
-        dead = sock.getsockname()[1]
+    dead = refused_port  # a port nobody listens on
     make_workspace(tmp_path)
     report = online(tmp_path, fake, EVIDENCE_EUTILS_URL=f"http://127.0.0.1:{dead}/entrez/eutils/",
                     EVIDENCE_RETRY_SECONDS="0.5")

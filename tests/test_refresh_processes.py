@@ -64,16 +64,19 @@ def test_two_refreshes_of_one_workspace_wait_and_stay_within_the_rate(make_fake,
 
 def test_second_refresh_without_wait_exits_locked(make_fake, workspace):
     fake = make_fake(2_000)
-    fake.inject("slow", times=None, utility="efetch", seconds=0.3)
-    first = evidence(workspace, fake, rate=200)
-    deadline = time.monotonic() + 30
+    fake.inject("hold", utility="efetch")  # the first refresh runs until the second has exited
+    first = evidence(workspace, fake, rate=200, EVIDENCE_TIMEOUT="300")
+    deadline = time.monotonic() + 60
     while not fake.requests("efetch") and time.monotonic() < deadline:
         time.sleep(0.02)
+    assert fake.requests("efetch"), "the first refresh never asked for records"
     second = evidence(workspace, fake, rate=200)
-    _out, err = second.communicate(timeout=60)
-    assert second.returncode == ExitCode.LOCKED
+    _out, err = second.communicate(timeout=120)
+    fake.release()
+    assert second.returncode == ExitCode.LOCKED, err
     assert "another `evidence refresh`" in err
-    assert first.wait(timeout=60) == 0
+    _out, err = first.communicate(timeout=120)
+    assert first.returncode == 0, err
 
 
 def children_of(pid: int) -> list[int]:
@@ -106,11 +109,16 @@ def stored(workspace: Path) -> set[str]:
 def test_kill_9_mid_refresh_then_resume_without_refetching(make_fake, workspace):
     fake = make_fake(3_000)
     fake.inject("slow", times=None, utility="efetch", seconds=0.2)  # time to kill between batches
-    for at_least in (500, 1_000):
+    for _ in range(2):
+        # Killed once it has stored a batch of its own (however many the last one left): it has
+        # then surely started its run, and the resume below has two interrupted runs to find.
+        at_least = count_stored(workspace) + 1
         proc = evidence(workspace, fake, rate=200)
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while count_stored(workspace) < at_least and time.monotonic() < deadline:
             time.sleep(0.01)
+        assert proc.poll() is None, "the refresh ended before it could be killed"
+        assert count_stored(workspace) >= at_least, "the refresh stored nothing in 120 s"
         children = children_of(proc.pid)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
