@@ -157,3 +157,28 @@ def test_a_review_naming_rodents_and_humans_stays_a_review(rules):
 ])
 def test_describe_and_examine_name_a_review_only_about_the_literature(rules, abstract, expected):
     assert design(rules, "Ketamine for depression", abstract) == expected
+
+
+# Modern phrasings of familiar designs.
+@pytest.mark.parametrize("title, abstract, expected", [
+    ("Esketamine spray in adolescents with suicidal ideation",
+     ("In this phase 2 study, 60 adolescents were assigned 1:1 to esketamine or placebo spray. "
+      "Depression scores fell more with esketamine (p = 0.02)."), "rct"),
+    ("Ketamine and later psychosis",
+     ("Using data from a network of health systems, we identified 10,412 adults with depression who received "
+      "ketamine and matched controls. Psychosis was not more frequent after ketamine (HR 0.9)."), "observational"),
+    ("Ketamine use and depression: a Mendelian randomization study",
+     ("Using summary statistics of genome-wide association studies, we ran a two-sample Mendelian randomization "
+      "analysis. Genetic liability to ketamine use was not associated with depression."), "observational"),
+    ("Patients' experiences of ketamine therapy",
+     ("We conducted semi-structured interviews with 18 patients who had received ketamine for depression. "
+      "Thematic analysis identified three themes."), "observational"),
+    ("Ketamine infusions for chronic pain at one centre",
+     ("We reviewed all 85 patients who received ketamine infusions for chronic pain at our centre from 2015 to "
+      "2020. Pain scores fell in 60%."), "observational"),
+    ("Intravenous ketamine for depression",
+     ("We pooled data from 12 trials (n = 812) of intravenous ketamine. Ketamine lowered depression scores at "
+      "24 hours (SMD -0.9)."), "meta-analysis"),
+])
+def test_modern_phrasings(rules, title, abstract, expected):
+    assert design(rules, title, abstract) == expected

@@ -47,6 +47,7 @@ META_TEXT = _rx(
     r"(?:[\w-]+ ){0,4}?meta-?analy",
     r"\bthis is a (?:[\w-]+ ){0,3}?meta-?analy", r"\bpooled (?:analysis|estimates?|effect|odds|risk|mean)\b",
     r"\brandom[- ]effects? (?:model|meta)", r"\bstandardi[sz]ed mean differences?\b", r"\bI\s?\^?2\s*=",
+    r"\bwe (?:\w+ )?pooled\b", r"\bSMDs?\b", r"\bforest plots?\b",
 )
 SYSTEMATIC_TITLE = _rx(r"\bsystematic(?:ally)? (?:\w+ )?review", r"\bscop(?:e|ing) review", r"\bumbrella review",
                        r"\bsystematic literature", r"\bevidence map")
@@ -144,7 +145,8 @@ CASE_REPORT = _rx(
     r"^[^\n]*\b(?:in|of) an? (?:\d+[- ]year[- ]old )?(?:[\w-]+ )?(?:patient|man|woman|girl|boy|child|adolescent)\b(?![^\n]*\b(?:trial|study|cohort|series|patients)\b)",
 )
 RCT = _rx(
-    r"\brandomi[sz](?:ed|ation|ing)\b", r"\brandomly (?:assigned|allocated|divided|distributed)\b",
+    r"(?<!mendelian )\brandomi[sz](?:ed|ation|ing)\b",  # Mendelian randomization is genetic epidemiology
+    r"\b(?:assigned|allocated|randomly assigned) (?:\w+ )?(?:in )?(?:an? )?\d:\d\b", r"\bin an? \d:\d ratio\b", r"\brandomly (?:assigned|allocated|divided|distributed)\b",
     r"\b(?:allocated|assigned) (?:\w+ )?(?:at )?random(?:ly)?\b", r"\bdouble[- ]blind\w*", r"\btriple[- ]blind\w*",
     r"\bplacebo[- ]controlled\b", r"\bsham[- ]controlled\b",
     # a crossover design, not genetic "crossovers" nor an observational case-crossover study
@@ -160,6 +162,12 @@ OBSERVATIONAL = _rx(
     r"\bVigiBase\b", r"\bsurvey\w*\b", r"\bnaturalistic\b", r"\breal[- ]world\b", r"\bcase series\b",
     r"\bobservational\b", r"\bpopulation[- ]based\b", r"\bpost[- ]?marketing\b",
     r"\bprevalence\b", r"\bincidence of\b(?=.*\b(?:users|population)\b)",
+    # data gathered by others, people compared as they were, and what they say about themselves
+    r"\bmendelian randomi[sz]ation\b", r"\bpropensity\b", r"\bmatched (?:\w+ )?(?:controls|cohorts?|comparators?)\b",
+    r"\bnation(?:wide|al) (?:\w+ )?(?:cohort|sample|study|data|register|database)", r"\b(?:using|used) data from\b",
+    r"\breviewed (?:\w+ ){0,4}?(?:patients|cases|records|charts|files|notes)\b",
+    r"\bqualitative (?:\w+ )?(?:study|studies|research|analysis|design|approach|methods?|interviews?|data)\b", r"\b(?:semi-?structured |in-?depth )?interviews\b", r"\bfocus groups?\b",
+    r"\bthematic analysis\b",
 )
 NON_RANDOMIZED_STRONG = _rx(
     r"\bopen[- ]label\b", r"\bsingle[- ]arm\b", r"\buncontrolled (?:\w+ )?(?:trial|study)\b", r"\bnon-?randomi[sz]ed\b",
