@@ -182,3 +182,31 @@ def test_describe_and_examine_name_a_review_only_about_the_literature(rules, abs
 ])
 def test_modern_phrasings(rules, title, abstract, expected):
     assert design(rules, title, abstract) == expected
+
+
+# A primary study's own words that read like a review's or a systematic search's.
+@pytest.mark.parametrize("title, abstract, expected", [
+    ("Ketamine versus midazolam for depression",
+     ("METHODS: Sixty adults with TRD were randomized to ketamine or midazolam.\nRESULTS: Response was higher "
+      "with ketamine (p = 0.01).\nCONCLUSIONS: Ketamine was superior. We discuss the clinical implications."), "rct"),
+    ("Ketamine and emergence agitation in children",
+     ("The hospital database was queried for all children who received ketamine sedation between 2015 and 2020. "
+      "Of 1,204 children, 3% had emergence agitation."), "observational"),
+    ("Ketamine for agitation in the emergency department",
+     ("Medical records were retrieved for 300 patients given ketamine for agitation. Intubation was needed "
+      "in 2%."), "observational"),
+    ("Ketamine sedation: lessons from 1,000 cases",
+     ("We analysed 1,000 consecutive procedural sedations with ketamine in our emergency department. "
+      "Laryngospasm occurred in 0.4%."), "observational"),
+    ("Ketamine and working memory",
+     ("Forty healthy volunteers received ketamine and placebo in random order, one week apart. Working memory "
+      "fell after ketamine (p < 0.01)."), "rct"),
+])
+def test_primary_study_phrases_that_read_like_reviews(rules, title, abstract, expected):
+    assert design(rules, title, abstract) == expected
+
+
+def test_a_literature_search_is_still_a_systematic_review(rules):
+    abstract = ("MEDLINE and Embase were searched for trials of ketamine in depression. Twenty-one studies were "
+                "included. Most reported a rapid response.")
+    assert design(rules, "Ketamine in depression", abstract) == "systematic-review"

@@ -56,17 +56,26 @@ SYSTEMATIC_TEXT = _rx(
     r"\bsystematic(?:ally)? (?:reviewed|reviews|searched|search)\b",
     r"\b(?:we )?search(?:ed|ing)? (?:\w+[ ,]+){0,8}?(?:PubMed|MEDLINE|EMBASE|PsycINFO|Cochrane|Web of Science|"
     r"Scopus|CINAHL|databases?)\b",
+    # not a records study: "the hospital database was queried for all children ...", "medical records were retrieved"
     r"\b(?:PubMed|MEDLINE|EMBASE|PsycINFO|Cochrane|databases?)\b[^.]{0,100}?\b(?:were|was) (?:\w+ )?(?:searched|"
-    r"queried|screened)",
-    r"\b(?:studies|articles|trials|publications|records) were (?:included|selected|identified|screened|retrieved)",
+    r"queried|screened)\b(?! (?:\w+ ){0,2}?for (?:all )?(?:[\w-]+ )?(?:patients|children|adults|people|persons|"
+    r"individuals|cases|admissions|encounters|visits|women|men|infants|users|veterans)\b)",
+    r"\b(?:studies|articles|trials|publications) were (?:included|selected|identified|screened|retrieved)",
+    r"(?<!medical )(?<!health )(?<!clinical )(?<!patient )(?<!hospital )(?<!electronic )(?<!case )(?<!dental )"
+    r"\brecords were (?:included|selected|identified|screened|retrieved)\b(?! (?:\w+ ){0,2}?(?:for|of) (?:\d|all))",
 )
 REVIEW_TITLE = _rx(r"(?<!chart )(?<!record )(?<!records )(?<!retrospective )(?<!case )(?<!file )\breview\b", r"\boverview\b", r"\bperspectives?\b", r"\bupdate on\b", r"\bnarrative\b",
                    r"\bprimer\b", r"\bstate of the art\b", r"\bcurrent (?:status|evidence|concepts)\b",
-                   r"\bwhat (?:we|do we) know\b", r"\blessons\b")
+                   r"\bwhat (?:we|do we) know\b",
+                   r"\blessons\b(?! (?:learn[et]d? )?from (?:\d|our|an? (?:[\w-]+ )?(?:series|cohort|trial|study)))")
 REVIEW_TEXT = _rx(
     r"\b(?:we|this (?:review|paper|article|chapter|manuscript|commentary))\s+(?:\w+\s+)?(?:review|discuss|"
     r"summari[sz]e|overview|outline|highlight|introduce|consider)s?\b"
     r"(?! (?:the )?(?:\w+ )?(?:records|charts|files))"
+    # a study's closing "we discuss the implications of these findings"
+    r"(?! (?:the |these |our |their |its )?(?:[\w-]+ )?(?:implications|limitations|significance|relevance|"
+    r"consequences|findings|results|data|observations|strengths)\b)"
+    r"(?! (?:the )?(?:possible|potential|likely|underlying) (?:\w+ )?mechanisms?\b)"
     # "we describe five inpatients": a case series, not a review
     r"(?! (?:\d+|two|three|four|five|six|seven|eight|nine|ten|a|an|one|our) (?:[\w-]+ )?(?:[\w-]+ )?"
     r"(?:patients|cases?|inpatients|outpatients|adults|children|women|men|individuals|participants|"
@@ -146,7 +155,7 @@ CASE_REPORT = _rx(
 )
 RCT = _rx(
     r"(?<!mendelian )\brandomi[sz](?:ed|ation|ing)\b",  # Mendelian randomization is genetic epidemiology
-    r"\b(?:assigned|allocated|randomly assigned) (?:\w+ )?(?:in )?(?:an? )?\d:\d\b", r"\bin an? \d:\d ratio\b", r"\brandomly (?:assigned|allocated|divided|distributed)\b",
+    r"\b(?:assigned|allocated|randomly assigned) (?:\w+ )?(?:in )?(?:an? )?\d:\d\b", r"\bin an? \d:\d ratio\b", r"\bin (?:a )?random order\b", r"\brandomly (?:assigned|allocated|divided|distributed)\b",
     r"\b(?:allocated|assigned) (?:\w+ )?(?:at )?random(?:ly)?\b", r"\bdouble[- ]blind\w*", r"\btriple[- ]blind\w*",
     r"\bplacebo[- ]controlled\b", r"\bsham[- ]controlled\b",
     # a crossover design, not genetic "crossovers" nor an observational case-crossover study
