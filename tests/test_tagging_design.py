@@ -210,3 +210,10 @@ def test_a_literature_search_is_still_a_systematic_review(rules):
     abstract = ("MEDLINE and Embase were searched for trials of ketamine in depression. Twenty-one studies were "
                 "included. Most reported a rapid response.")
     assert design(rules, "Ketamine in depression", abstract) == "systematic-review"
+
+
+# Laboratory science with neither people nor a named species is still a study of its own.
+def test_a_laboratory_study_without_people_or_species_is_preclinical(rules):
+    abstract = ("Here we show that (R)-ketamine binds the GluN2B subunit less tightly than (S)-ketamine, using "
+                "radioligand binding to recombinant receptors. The difference was threefold.")
+    assert design(rules, "Binding of ketamine enantiomers to NMDA receptor subunits", abstract) == "preclinical"

@@ -195,7 +195,8 @@ STUDIED = _rx(r"\b(?:were|was) (?:\w+ )?(?:treated|injected|exposed|given|fed|ho
               r"infected|immunized|inoculated|implanted|killed|sacrificed|recorded|measured|examined|studied|"
               r"observed|tested|compared|determined|investigated|assessed)\b",
               r"\bwe (?:\w+ )?(?:found|show|showed|observed|measured|examined|investigated|tested|used|identified|"
-              r"demonstrate|demonstrated|studied|compared|assessed)\b")
+              r"demonstrate|demonstrated|studied|compared|assessed|reveal|revealed|characteri[sz]ed|analy[sz]ed|"
+              r"generated|isolated|purified|cloned|sequenced)\b")
 RESULTS_LIKE = _rx(r"\bp\s*[<=>]", r"\bsignifican\w*", r"\d\s*%", r"\b95\s*% ?CI\b")
 
 
@@ -291,6 +292,8 @@ def _design(title: _Text, own: _Text, every: _Text, publication_types: Sequence[
         return "non-randomized-trial"
     if own.has(PARTICIPANT_COUNT):
         return "observational"  # people were studied, and nothing says they were assigned a treatment
+    if not own.has(HUMAN) and own.has(STUDIED):
+        return "preclinical"  # a study of its own with no people in it: laboratory science
     if not own.has(RESULTS_LIKE):
         return "narrative-review"  # no study of its own: an essay on the literature
     return "other"
