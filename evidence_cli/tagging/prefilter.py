@@ -35,6 +35,9 @@ try:  # the parser of the standard `re` module: private, so read defensively
     from re import _parser as _sre_parse  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover - another Python: no prefilter, every regex runs
     _sre_parse = None
+# What getwidth() reports for "no bound": MAXWIDTH in later 3.11 releases, MAXREPEAT before
+# (3.11.2, Debian 12's python3, has no MAXWIDTH: reading it would turn every prefilter off).
+_UNBOUNDED_WIDTH = getattr(_sre_parse, "MAXWIDTH", None) or getattr(_sre_parse, "MAXREPEAT", None)
 
 # Non-ASCII characters that `re.IGNORECASE` matches to an ASCII letter but whose `str.lower()`
 # is not that letter alone (found by brute force over every code point; tests re-check it).
@@ -710,7 +713,7 @@ def _branch(alternatives: list[_sre_parse.SubPattern]) -> tuple[Literals | None,
 def _widest(items: _sre_parse.SubPattern, op: object, av: object) -> int | None:
     """The most characters one item can match; None: no bound."""
     widest = _sre_parse.SubPattern(items.state, [(op, av)]).getwidth()[1]
-    return None if widest >= _sre_parse.MAXWIDTH else widest
+    return None if widest >= _UNBOUNDED_WIDTH else widest
 
 
 def _plus(a: int | None, b: int | None) -> int | None:
