@@ -217,3 +217,18 @@ def test_a_laboratory_study_without_people_or_species_is_preclinical(rules):
     abstract = ("Here we show that (R)-ketamine binds the GluN2B subunit less tightly than (S)-ketamine, using "
                 "radioligand binding to recombinant receptors. The difference was threefold.")
     assert design(rules, "Binding of ketamine enantiomers to NMDA receptor subunits", abstract) == "preclinical"
+
+
+# An unstructured abstract that opens on its own case is not opening on background.
+@pytest.mark.parametrize("abstract, expected", [
+    (("The case is reported of a woman who became delirious after ketamine sedation for a wrist fracture. "
+     "Haloperidol was given. She recovered within a day. Delirium after ketamine is rare in older adults."),
+     "case-report"),
+    (("A patient is reported with catatonia that resolved after ketamine. Lorazepam had failed twice. "
+     "Speech returned within an hour. The mechanism is discussed."), "case-report"),
+    (("The authors describe three patients with bipolar depression whose mania began after ketamine. "
+     "All had stopped mood stabilisers. Mania settled within a week. Screening for bipolar disorder is discussed."),
+     "observational"),
+])
+def test_an_opening_case_statement_is_the_records_own(rules, abstract, expected):
+    assert design(rules, "Ketamine in the clinic", abstract) == expected

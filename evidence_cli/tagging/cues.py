@@ -26,8 +26,18 @@ OBJECTIVE = _rx(
     r"describ|outlin|present|systematically|determin|compar|test|focus|summari|synthesi)",
     r"\bwas (?:designed|conducted|undertaken|performed) to\b",
 )
+# A case or case series announced as the record's own: "The case is reported of a newborn ...",
+# "A patient is presented with ...", "The authors describe three patients ...". Not background.
+CASE_OPENING = _rx(
+    r"^\W*(?:a|an|the|one) case (?:report )?(?:of [^.]{0,150}?)?(?:is|was) (?:here )?(?:presented|reported|described)\b",
+    r"^\W*(?:a|an|one|the) (?:[\w-]+ ){0,2}?(?:patient|man|woman|girl|boy|infant|newborn|neonate|child) (?:is|was) "
+    r"(?:here )?(?:presented|reported|described|studied)\b",
+    r"^\W*(?:a|an) case report\b",
+    r"^\W*the authors (?:\w+ )?(?:present|report|describe)\w* (?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|"
+    r"\d+) (?:[\w-]+ ){0,3}?(?:cases?|patients?|m[ae]n|wom[ae]n|girls?|boys?|infants?|children|child|famil(?:y|ies))\b",
+)
 STUDY_START = _rx(
-    OBJECTIVE.pattern,
+    OBJECTIVE.pattern, CASE_OPENING.pattern,
     r"\bhere,? we\b", r"\bin (?:this|the present|the current|our) (?:study|paper|review|work|article|trial|report|"
     r"chapter|analysis|meta-analysis)\b",
     r"\bwe (?:\w+ly )?(?:report|present|describe|evaluated|examined|investigated|assessed|tested|performed|"
@@ -43,6 +53,7 @@ STUDY_START = _rx(
 # The opening of a case description: the patient's history is who was studied, not a finding.
 CASE_INTRO = _rx(
     r"^\W*(?:we (?:\w+ )?(?:present|report|describe)\w* )?(?:the case of )?(?:a|an) \d+[- ]year[- ]old\b",
+    CASE_OPENING.pattern,
 )
 CONCLUSION = _rx(
     r"^\W*(?:these|our|the present|the current) (?:\w+ )?(?:results|findings|data|observations|studies|"

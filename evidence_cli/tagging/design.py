@@ -127,7 +127,7 @@ HUMAN = _rx(
     r"\bsubjects (?:with|who)\b", r"\bclinical (?:trials?|studies|sample)\b", r"\bcase (?:reports?|series)\b",
 )
 CASE_SERIES = _rx(r"\bcase series\b", r"\bseries of (?:\w+ )?(?:cases|patients)\b",
-                  r"\bwe (?:\w+ )?(?:describe|report|present) (?:\d+|two|three|four|five|six|seven|eight|nine|ten|eleven|"
+                  r"\b(?:we|the authors) (?:\w+ )?(?:describe|report|present) (?:\d+|two|three|four|five|six|seven|eight|nine|ten|eleven|"
                   r"twelve) (?:[\w-]+ )?(?:patients|cases|inpatients|outpatients|adults|women|men|children|adolescents)\b")
 _AGE = (r"(?:\d+|(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[- ]?(?:one|two|three|four|five|six|"
         r"seven|eight|nine))?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|"
@@ -135,10 +135,12 @@ _AGE = (r"(?:\d+|(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[- 
 # A record saying it reports its own patient: a case report even when it also reviews the literature.
 CASE_OWN = _rx(
     r"\bcase report\b", r"\bcase presentation\b",
-    r"\bwe (?:\w+ )?(?:report|present|describe) (?:a|an|the|one|our) (?:[\w-]+ ){0,4}?(?:case|patient|man|woman|girl|"
+    r"\b(?:we|the authors) (?:\w+ )?(?:report|present|describe) (?:a|an|the|one|our) (?:[\w-]+ ){0,4}?(?:case|patient|man|woman|girl|"
     r"boy|female|male|mother|father|infant|newborn|neonate|child|adolescent|teenager)\b",
     rf"\b(?:a|an) {_AGE}\b", r"\bthe (?:presented|present|reported|current|index) case\b",
     r"\b(?:a|the|this|one) case (?:is|was) (?:here )?(?:presented|reported|described)\b",
+    r"\b(?:a|an|one|the) (?:[\w-]+ ){0,2}?(?:patient|man|woman|girl|boy|infant|newborn|neonate|child) (?:is|was) "
+    r"(?:here )?(?:presented|reported|described)\b",
     r"\b(?:this is|is|represents|we (?:\w+ )?(?:report|present|describe)) the first (?:[\w-]+ ){0,2}?case\b",
 )
 CASE_REPORT = _rx(
