@@ -232,3 +232,11 @@ def test_a_laboratory_study_without_people_or_species_is_preclinical(rules):
 ])
 def test_an_opening_case_statement_is_the_records_own(rules, abstract, expected):
     assert design(rules, "Ketamine in the clinic", abstract) == expected
+
+
+# An aims sentence that names its design before the noun is the study's own, not background.
+def test_an_aims_sentence_naming_its_design_is_the_studys_own(rules):
+    abstract = ("AIMS: This cross-sectional observational study measured ketamine use at music festivals.\n"
+                "METHODS: Participants who had received ketamine in the past year completed a questionnaire.\n"
+                "RESULTS: One in eight reported use in the past month.")
+    assert design(rules, "Ketamine at music festivals", abstract) == "observational"
