@@ -240,3 +240,16 @@ def test_an_aims_sentence_naming_its_design_is_the_studys_own(rules):
                 "METHODS: Participants who had received ketamine in the past year completed a questionnaire.\n"
                 "RESULTS: One in eight reported use in the past month.")
     assert design(rules, "Ketamine at music festivals", abstract) == "observational"
+
+
+# Reviews, pooled analyses and protocols that a trial cites or follows are not the trial's design.
+@pytest.mark.parametrize("abstract", [
+    ("BACKGROUND: A pooled analysis of earlier trials suggested benefit.\nMETHODS: We randomized 120 adults to "
+     "ketamine or placebo.\nRESULTS: Ketamine was superior (p < 0.001)."),
+    ("BACKGROUND: A systematic review found few trials in adolescents.\nMETHODS: We randomized 50 adolescents to "
+     "ketamine or midazolam.\nRESULTS: Ketamine was superior (p = 0.02)."),
+    ("METHODS: According to the study protocol, 60 adults with depression were randomized to ketamine or "
+     "midazolam.\nRESULTS: Response was higher with ketamine (p = 0.01)."),
+])
+def test_what_a_trial_cites_or_follows_is_not_its_design(rules, abstract):
+    assert design(rules, "Ketamine for depression", abstract) == "rct"

@@ -33,7 +33,7 @@ _OTHER_TYPES = {"comment", "editorial", "news", "newspaper article", "interview"
                 "practice guideline", "consensus development conference"}
 
 PROTOCOL = _rx(
-    r"\b(?:study|trial|review) protocol\b", r"\bprotocol (?:for|of) (?:a|an|the)\b", r"\bthis protocol\b",
+    r"(?<!the )(?<!per )(?<!our )\b(?:study|trial|review) protocol\b",  # not "according to the study protocol" r"\bprotocol (?:for|of) (?:a|an|the)\b", r"\bthis protocol\b",
     r"\bwill be (?:randomi[sz]ed|recruited|enrolled|assessed|measured|conducted|allocated|included|searched)\b",
     # "In this review we will discuss ...": a review announcing its topics, not a study yet to run
     r"\bwe will\b(?! (?:\w+ )?(?:discuss|summari[sz]e|review|focus|present|describe|highlight|outline|propose|"
@@ -45,15 +45,18 @@ META_TEXT = _rx(
     r"\b(?:this|the present|the current|our) (?:\w+[- ]){0,3}?meta-?analy",
     r"\bwe (?:\w+ )?(?:performed|conducted|carried out|undertook|did|report|present) (?:a |an |this )?"
     r"(?:[\w-]+ ){0,4}?meta-?analy",
-    r"\bthis is a (?:[\w-]+ ){0,3}?meta-?analy", r"\bpooled (?:analysis|estimates?|effect|odds|risk|mean)\b",
+    r"\bthis is a (?:[\w-]+ ){0,3}?meta-?analy",
     r"\brandom[- ]effects? (?:model|meta)", r"\bstandardi[sz]ed mean differences?\b", r"\bI\s?\^?2\s*=",
     r"\bwe (?:\w+ )?pooled\b", r"\bSMDs?\b", r"\bforest plots?\b",
 )
+# Read on the study's own sentences only: a background cites others' pooled analyses and reviews.
+META_OWN = _rx(r"\bpooled (?:analysis|estimates?|effect|odds|risk|mean)\b")
+SYSTEMATIC_OWN = _rx(r"\ba (?:\w+ )?(?:systematic|scoping|umbrella) review\b", r"\bsystematic reviews\b")
 SYSTEMATIC_TITLE = _rx(r"\bsystematic(?:ally)? (?:\w+ )?review", r"\bscop(?:e|ing) review", r"\bumbrella review",
                        r"\bsystematic literature", r"\bevidence map")
 SYSTEMATIC_TEXT = _rx(
-    r"\bPRISMA\b", r"\b(?:this|the present|our|a) (?:\w+ )?(?:systematic|scoping|umbrella) review\b",
-    r"\bsystematic(?:ally)? (?:reviewed|reviews|searched|search)\b",
+    r"\bPRISMA\b", r"\b(?:this|the present|our) (?:\w+ )?(?:systematic|scoping|umbrella) review\b",
+    r"\bsystematic(?:ally)? (?:reviewed|searched|search)\b",
     r"\b(?:we )?search(?:ed|ing)? (?:\w+[ ,]+){0,8}?(?:PubMed|MEDLINE|EMBASE|PsycINFO|Cochrane|Web of Science|"
     r"Scopus|CINAHL|databases?)\b",
     # not a records study: "the hospital database was queried for all children ...", "medical records were retrieved"
@@ -258,9 +261,9 @@ def _design(title: _Text, own: _Text, every: _Text, publication_types: Sequence[
             return design
     if own.has(PROTOCOL):
         return "protocol"
-    if title.has(META_TITLE) or every.has(META_TEXT):
+    if title.has(META_TITLE) or every.has(META_TEXT) or own.has(META_OWN):
         return "meta-analysis"
-    if title.has(SYSTEMATIC_TITLE) or every.has(SYSTEMATIC_TEXT):
+    if title.has(SYSTEMATIC_TITLE) or every.has(SYSTEMATIC_TEXT) or own.has(SYSTEMATIC_OWN):
         return "systematic-review"
     mesh_lower = {m.lower() for m in mesh}
     # "A case report and review of the literature": the patient is the study, the review its discussion
