@@ -253,3 +253,9 @@ def test_an_aims_sentence_naming_its_design_is_the_studys_own(rules):
 ])
 def test_what_a_trial_cites_or_follows_is_not_its_design(rules, abstract):
     assert design(rules, "Ketamine for depression", abstract) == "rct"
+
+
+def test_a_case_series_that_reviews_the_literature_is_observational(rules):
+    abstract = ("We describe five patients with ketamine uropathy and review the literature. All had used ketamine "
+                "daily for over a year.")
+    assert design(rules, "Ketamine uropathy", abstract) == "observational"

@@ -129,9 +129,11 @@ HUMAN = _rx(
     r"(?<!human)(?<!humans)|\bhumans?\b(?! (?:induced|iPSCs?|cells?|neurons?|stem|embryonic|cortical|brain tissue|post-?mortem|organoids?))",
     r"\bsubjects (?:with|who)\b", r"\bclinical (?:trials?|studies|sample)\b", r"\bcase (?:reports?|series)\b",
 )
-CASE_SERIES = _rx(r"\bcase series\b", r"\bseries of (?:\w+ )?(?:cases|patients)\b",
-                  r"\b(?:we|the authors) (?:\w+ )?(?:describe|report|present) (?:\d+|two|three|four|five|six|seven|eight|nine|ten|eleven|"
-                  r"twelve) (?:[\w-]+ )?(?:patients|cases|inpatients|outpatients|adults|women|men|children|adolescents)\b")
+# The record's own patients, counted: a case series even when it also reviews the literature.
+CASE_SERIES_OWN = _rx(
+    r"\b(?:we|the authors) (?:\w+ )?(?:describe|report|present) (?:\d+|two|three|four|five|six|seven|eight|nine|ten|"
+    r"eleven|twelve) (?:[\w-]+ )?(?:patients|cases|inpatients|outpatients|adults|women|men|children|adolescents)\b")
+CASE_SERIES = _rx(r"\bcase series\b", r"\bseries of (?:\w+ )?(?:cases|patients)\b", CASE_SERIES_OWN.pattern)
 _AGE = (r"(?:\d+|(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[- ]?(?:one|two|three|four|five|six|"
         r"seven|eight|nine))?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|"
         r"fifteen|sixteen|seventeen|eighteen|nineteen)[- ](?:year|month|week|day)s?[- ]old")
@@ -266,9 +268,12 @@ def _design(title: _Text, own: _Text, every: _Text, publication_types: Sequence[
     if title.has(SYSTEMATIC_TITLE) or every.has(SYSTEMATIC_TEXT) or own.has(SYSTEMATIC_OWN):
         return "systematic-review"
     mesh_lower = {m.lower() for m in mesh}
-    # "A case report and review of the literature": the patient is the study, the review its discussion
-    if own.has(CASE_OWN) and not own.has(CASE_SERIES) and not _is_animal_study(own, mesh_lower):
-        return "case-report"
+    # "A case report and review of the literature": the patients are the study, the review its discussion
+    if not _is_animal_study(own, mesh_lower):
+        if own.has(CASE_SERIES_OWN):
+            return "observational"
+        if own.has(CASE_OWN) and not own.has(CASE_SERIES):
+            return "case-report"
     if types & _REVIEW_TYPES or title.has(REVIEW_TITLE) or every.has(REVIEW_TEXT) or own.has(REVIEW_OWN):
         return "narrative-review"
     if "animals" in mesh_lower and "humans" not in mesh_lower:
