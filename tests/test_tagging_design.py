@@ -258,4 +258,4 @@ def test_what_a_trial_cites_or_follows_is_not_its_design(rules, abstract):
 def test_a_case_series_that_reviews_the_literature_is_observational(rules):
     abstract = ("We describe five patients with ketamine uropathy and review the literature. All had used ketamine "
                 "daily for over a year.")
-    assert design(rules, "Ketamine uropathy", abstract) == "observational"
+    assert design(rules, "Ketamine uropathy: five cases and a review of the literature", abstract) == "observational"
