@@ -468,9 +468,7 @@ class _Processor:
             self.prepare()
             done = parse_tag_rows(batch.bodies, batch.requested, batch.found, self.tagger, compress_raw=False)
             return lambda: done
-        from evidence_cli.eutils.search import split_answer
-
-        parts = split_answer(batch.bodies[0], self.workers) if len(batch.bodies) == 1 else batch.bodies
+        parts = batch.answers[0].split(self.workers) if len(batch.answers) == 1 else batch.bodies
         if len(parts) < 2:
             whole = self.pool.submit(parse_tag_rows, batch.bodies, batch.requested, batch.found)
             return whole.result
@@ -480,7 +478,11 @@ class _Processor:
             rows: dict[str, tuple[tuple, Any]] = {}
             for future in pending:  # a PMID twice: the later copy holds, as in one parse
                 rows.update((row[0], (row, tagging)) for row, tagging in future.result()[0])
-            if not batch.found <= rows.keys():  # the cut misled: parse the answer whole
+            if not batch.found <= rows.keys():
+                # The cut is exact, so a record the answer holds is missing only when lxml rejected
+                # the part that holds it: a malformed answer, which lxml rejects whole too. Parsed
+                # whole, it comes out as it does without workers: nothing of it stored, and all its
+                # ids reported missing (the ids of that part alone would be dropped silently here).
                 return self.pool.submit(parse_tag_rows, batch.bodies, batch.requested, batch.found).result()
             return [rows[pmid] for pmid in batch.requested if pmid in rows], []
 

@@ -1,6 +1,8 @@
 """Cutting PubMed XML into each record's bytes (`split_records`) and parsing one record
 (`parse_record`): the same records as `iter_records`, with the file's own bytes as raw XML,
-whatever the comments, CDATA sections, processing instructions and block boundaries."""
+whatever the comments, CDATA sections, processing instructions and block boundaries. And the
+same cut made in an efetch answer held in memory (`cut_document`), whose parts refresh's workers
+parse: together they hold the answer's records."""
 
 from __future__ import annotations
 
@@ -17,7 +19,14 @@ from lxml import etree
 from evidence_cli.errors import InputError
 from evidence_cli.pubmed import xml
 from evidence_cli.pubmed.model import Article, Deletion
-from evidence_cli.pubmed.xml import RecordBytes, iter_records, parse_record, split_records
+from evidence_cli.pubmed.xml import (
+    RecordBytes,
+    cut_document,
+    iter_records,
+    parse_record,
+    parse_records,
+    split_records,
+)
 
 ABSTRACT = ("<Abstract><AbstractText Label=\"RESULTS\" NlmCategory=\"RESULTS\">Esketamine reduced depressive "
             "symptoms within 24 hours in treatment-resistant depression.</AbstractText></Abstract>")
@@ -227,3 +236,100 @@ def test_any_sequence_of_records_and_markup_is_cut_as_lxml_reads_it(
     monkeypatch.setattr(xml, "BLOCK_SIZE", block)
     body = "".join(PIECES[name](i) for i, name in enumerate(names))
     assert_same_records(f"<?xml version=\"1.0\"?>\n<PubmedArticleSet>{body}</PubmedArticleSet>\n".encode())
+
+
+# --- an efetch answer held in memory, cut for refresh's workers (`cut_document`) -----------------
+# What refresh feeds the cut: a whole efetch answer (prolog, DOCTYPE, one root) of several records.
+# Records here hide what looks like a record start, an end tag or a record's PMID in comments,
+# CDATA sections and PIs; a cut that took them for markup would start a record inside one.
+
+EFETCH_PROLOG = (
+    '<?xml version="1.0" ?>\n<!DOCTYPE PubmedArticleSet PUBLIC "-//NLM//DTD PubMedArticle, 1st January 2025//EN" '
+    '"https://dtd.nlm.nih.gov/ncbi/pubmed/out/pubmed_250101.dtd">\n<PubmedArticleSet>'
+)
+LOOKALIKE = '<PubmedArticle><MedlineCitation Status="MEDLINE"><PMID Version="1">930999</PMID>'
+ANSWER_PIECES = [  # (text, PMID of its own or None); joined by "\n" as efetch does
+    (article("930201"), "930201"),
+    (f"<!-- between records: {LOOKALIKE} -->", None),
+    (article("930202", inside=f"<!-- {LOOKALIKE} </PubmedArticle> -->"), "930202"),
+    (article("930203", title=f"Ketamine <![CDATA[{LOOKALIKE}</PubmedArticle>]]> trial"), "930203"),
+    (article("930204", inside=f"<?note {LOOKALIKE}?>"), "930204"),
+    (BOOK.replace("930010", "930205").strip(), "930205"),
+    (article("930206", end="</PubmedArticle\n  >"), "930206"),
+    ('<DeleteCitation><PMID Version="1">930100</PMID><PMID Version="1">930101</PMID></DeleteCitation>', None),
+]
+
+
+def efetch_answer_bytes(pieces: list[tuple[str, str | None]]) -> tuple[bytes, list[int]]:
+    """(the answer, where each record in it starts), the starts counted as the answer is built."""
+    text, starts = EFETCH_PROLOG + "\n", []
+    for piece, _pmid in pieces:
+        if not piece.startswith("<!--"):
+            starts.append(len(text.encode()))
+        text += piece + "\n"
+    return (text + "</PubmedArticleSet>\n").encode(), starts
+
+
+def test_an_efetch_answer_is_cut_where_its_records_start_and_its_pmids_read() -> None:
+    answer, starts = efetch_answer_bytes(ANSWER_PIECES)
+    cut = cut_document(answer)
+    assert cut.starts == starts
+    assert cut.pmids == [pmid for _piece, pmid in ANSWER_PIECES if pmid]  # not 930999, nor a deletion's
+    assert answer[:cut.head_end].endswith(b"<PubmedArticleSet>")
+    assert answer[cut.root_close:] == b"</PubmedArticleSet>\n"
+    unreadable = article("930201").replace(">930201</PMID>", ">PMID 930201</PMID>", 1)  # no digits alone
+    answer, _starts = efetch_answer_bytes([(unreadable, None), (article("930202"), "930202")])
+    assert cut_document(answer).pmids == ["930202"]  # the record's own, not the next one's
+
+
+@pytest.mark.parametrize("parts", [2, 3, 4, 7, 20])
+def test_each_part_of_an_answer_is_a_whole_document_and_together_they_hold_its_records(parts: int) -> None:
+    answer, starts = efetch_answer_bytes(ANSWER_PIECES)
+    pieces = cut_document(answer).split(parts)
+    assert 2 <= len(pieces) <= min(parts, len(starts))
+    assert all(p.startswith(EFETCH_PROLOG.encode()) and p.endswith(b"</PubmedArticleSet>\n") for p in pieces)
+    whole = parse_records(answer)
+    assert [r for p in pieces for r in parse_records(p)] == whole  # field for field, raw XML too
+    assert [r.pmids if isinstance(r, Deletion) else r.pmid for r in whole] == [
+        "930201", "930202", "930203", "930204", "930205", "930206", ("930100", "930101")]
+    assert whole[4].is_book and whole[2].title == f"Ketamine {LOOKALIKE}</PubmedArticle> trial"  # CDATA is text
+
+
+def test_parts_are_near_equal_shares_of_the_bytes() -> None:
+    sizes = [1, 1, 1, 1, 1, 1, 12, 1, 1, 1, 1, 1, 1]  # a large record in the middle
+    pieces = [(article(str(930300 + i), title="Ketamine trial " + "long " * 50 * n), str(930300 + i))
+              for i, n in enumerate(sizes)]
+    answer, _starts = efetch_answer_bytes(pieces)
+    ids = [pmid for _piece, pmid in pieces]
+    assert [[r.pmid for r in parse_records(p)] for p in cut_document(answer).split(2)] == [ids[:7], ids[7:]]
+    # Each part after the first starts at the first record at or past 1/4, 2/4, 3/4 of the bytes:
+    # the large record holds the middle, so the second part ends with it and the third starts after it.
+    assert [[r.pmid for r in parse_records(p)] for p in cut_document(answer).split(4)] == [
+        ids[:4], ids[4:7], ids[7:10], ids[10:]]
+
+
+@pytest.mark.parametrize("document", [
+    EFETCH_PROLOG.encode() + article("930001").encode() + b"</PubmedArticleSet>\n",  # one record
+    EFETCH_PROLOG.encode() + b"</PubmedArticleSet>\n",  # efetch's answer for an unknown PMID
+    b"<eFetchResult><ERROR>Empty id list - nothing todo</ERROR></eFetchResult>",
+    b'<?xml version="1.0" encoding="ISO-8859-1"?>\n<PubmedArticleSet>'  # left to lxml
+    + (article("930001") + article("930002")).encode("latin-1") + b"</PubmedArticleSet>",
+    EFETCH_PROLOG.encode() + (article("930001") + "stray text" + article("930002")).encode()  # malformed
+    + b"</PubmedArticleSet>",
+], ids=["one-record", "empty-set", "ncbi-error", "latin-1", "text-between-records"])
+def test_what_there_is_nothing_to_cut_in_stays_whole_and_its_pmids_are_still_found(document: bytes) -> None:
+    cut = cut_document(document)
+    assert cut.split(4) == [document]
+    assert cut.pmids == re.findall(r'<MedlineCitation Status="MEDLINE"><PMID Version="1">(\d+)<', document.decode("latin-1"))
+
+
+@settings(max_examples=60, deadline=None)
+@given(names=st.lists(st.sampled_from(sorted(PIECES)), max_size=12), parts=st.integers(2, 6))
+def test_any_answer_cut_in_parts_gives_the_records_of_the_whole(names: list[str], parts: int) -> None:
+    body = "\n".join(PIECES[name](i) for i, name in enumerate(names))
+    answer = (EFETCH_PROLOG + f"\n{body}\n</PubmedArticleSet>\n").encode()
+    cut = cut_document(answer)
+    whole = parse_records(answer)
+    assert [r for p in cut.split(parts) for r in parse_records(p)] == whole
+    assert cut.pmids == [r.pmid for r in whole if isinstance(r, Article)]
+    assert len(cut.starts) == len(whole)

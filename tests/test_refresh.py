@@ -15,12 +15,13 @@ from typer.testing import CliRunner
 import evidence_cli.eutils.client as client_module
 from evidence_cli.cli import app
 from evidence_cli.errors import ExitCode
-from evidence_cli.eutils.search import parse_bodies, split_answer
+from evidence_cli.eutils.search import parse_bodies
+from evidence_cli.pubmed.xml import cut_document
 from evidence_cli.refresh import _day, refresh_lock, stale
 from evidence_cli.store.articles import ARTICLE_COLUMNS, decompress_xml
 from evidence_cli.workspace import find_workspace
 from tests.conftest import needs_shared
-from tests.fake_eutils import efetch_answer, ncbi_date_param
+from tests.fake_eutils import SYNTHETIC_TEMPLATE, efetch_answer, ncbi_date_param
 
 
 def run(workspace: Path, *args: str):
@@ -386,38 +387,97 @@ def test_worker_processes_store_what_one_process_stores(make_fake, use_fake, wor
     assert pooled == cached_content(alone)
 
 
-def test_an_answer_cut_wrongly_is_parsed_whole(make_fake, use_fake, workspace, monkeypatch):
-    """The cut is a byte search: parts that do not hold every record the answer held are not
-    trusted, the answer is parsed whole (nothing is missing, no request is repeated)."""
-    import evidence_cli.eutils.search as search_module
+# Records that hide a record start, an end tag and a record's PMID in a comment and a CDATA
+# section (what a byte search for record starts would cut at), and a book.
+LOOKALIKE_TEMPLATE = SYNTHETIC_TEMPLATE.replace(
+    "<DateRevised>", "<!-- <PubmedArticle><MedlineCitation><PMID>1</PMID></MedlineCitation> --><DateRevised>", 1,
+).replace("on ketamine", "on <![CDATA[</PubmedArticle>\n<PubmedArticle>]]> ketamine", 1)
+BOOK_TEMPLATE = (
+    '<PubmedBookArticle><BookDocument><PMID Version="1">@@PMID@@</PMID>'
+    "<Book><Publisher><PublisherName>Invented Press</PublisherName></Publisher>"
+    "<BookTitle>Invented Handbook of Ketamine</BookTitle><PubDate><Year>2023</Year></PubDate></Book>"
+    "<ArticleTitle>Ketamine for depression: chapter @@PMID@@</ArticleTitle>"
+    "<Abstract><AbstractText>Ketamine acts within hours in depression.</AbstractText></Abstract>"
+    "<DateRevised>@@REVISED@@</DateRevised></BookDocument><PubmedBookData><History>"
+    '<PubMedPubDate PubStatus="entrez">@@ENTREZ@@</PubMedPubDate></History><ArticleIdList>'
+    '<ArticleId IdType="pubmed">@@PMID@@</ArticleId></ArticleIdList></PubmedBookData></PubmedBookArticle>'
+)
 
+
+def test_workers_store_what_one_process_stores_from_books_and_lookalike_markup(make_fake, use_fake, workspace,
+                                                                               tmp_path, monkeypatch):
     fake = make_fake(1_100)
+    fake.templates += [LOOKALIKE_TEMPLATE, BOOK_TEMPLATE]
+    for i, record in enumerate(fake.records.values()):
+        record.template = [0, len(fake.templates) - 2, len(fake.templates) - 1][i % 3]
     use_fake(fake)
+    alone = tmp_path / "alone"
+    shutil.copytree(workspace, alone)
+    monkeypatch.setenv("EVIDENCE_WORKERS", "0")
+    assert run(alone).exit_code == 0
+    fake.clear_log()
     monkeypatch.setenv("EVIDENCE_WORKERS", "2")
-    monkeypatch.setattr(search_module, "split_answer", lambda body, parts: [body[:len(body) // 2], body[len(body) // 2:]])
     result = run(workspace)
     assert result.exit_code == 0, result.output
-    assert stored(workspace) == set(fake.records)
+    assert "1,100 new, 0 updated, 1,100 total" in result.stderr
     assert len(fake.requests("efetch")) == 3
+    pooled = cached_content(workspace)
+    assert pooled == cached_content(alone)
+    titles = {row[ARTICLE_COLUMNS.index("title")] for row in pooled[0]}
+    assert "Synthetic record 60000001 on </PubmedArticle> <PubmedArticle> ketamine for depression." in titles
+    assert sum(row[ARTICLE_COLUMNS.index("is_book")] for row in pooled[0]) == 366
 
 
-def test_split_answer_cuts_between_records_into_whole_documents(make_fake):
+@pytest.mark.parametrize("workers", ["2", "0"])
+def test_an_answer_lxml_rejects_is_reported_missing_whole_with_or_without_workers(make_fake, use_fake, workspace,
+                                                                                  monkeypatch, workers):
+    """One record lxml rejects spoils its answer: none of the answer's records is stored and all
+    its ids are reported missing, whether workers parse the answer in parts or one process parses
+    it whole (never a silent gap: the ids the cut read are checked against the parsed records)."""
+    fake = make_fake(1_100)
+    use_fake(fake)
+    monkeypatch.setenv("EVIDENCE_WORKERS", workers)
+    real_efetch = client_module.EutilsClient.efetch
+    answers = 0
+
+    def efetch(self, ids):
+        nonlocal answers
+        body = real_efetch(self, ids)
+        answers += 1
+        if answers == 2:  # the second batch's last record: its title never closed
+            at = body.rindex(b"</ArticleTitle>")
+            body = body[:at] + b"</ArticleTitl>" + body[at + len(b"</ArticleTitle>"):]
+        return body
+
+    monkeypatch.setattr(client_module.EutilsClient, "efetch", efetch)
+    result = run(workspace)
+    assert result.exit_code == ExitCode.INCOMPLETE, result.output
+    assert "did not return 500 of the 1100 records" in result.stderr
+    second_batch = {i for r in fake.requests("efetch")[1:2] for i in r.ids}
+    assert stored(workspace) == set(fake.records) - second_batch
+    assert len(fake.requests("efetch")) == 3  # the cut read every id of the answer: nothing asked again
+
+
+def test_an_efetch_answer_is_cut_into_whole_documents_between_records(make_fake):
     fake = make_fake(9)
     ids = sorted(fake.records)
     body = efetch_answer(fake, {"id": ",".join(ids)})[1]
+    cut = cut_document(body)
+    assert cut.pmids == ids
     for parts in (2, 3, 4):
-        pieces = split_answer(body, parts)
+        pieces = cut.split(parts)
         assert len(pieces) == parts
         prolog = body[:body.index(b"<PubmedArticleSet>") + len(b"<PubmedArticleSet>")]
         assert all(p.startswith(prolog) and p.endswith(b"</PubmedArticleSet>\n") for p in pieces)
         parsed = [parse_bodies([p], ids, set())[0] for p in pieces]
         assert all(parsed) and [a.pmid for part in parsed for a in part] == ids
     one = efetch_answer(fake, {"id": ids[0]})[1]
-    assert split_answer(one, 2) == [one]  # one record: nothing to cut
-    assert split_answer(body, 1) == [body]
+    assert cut_document(one).split(2) == [one]  # one record: nothing to cut
+    assert cut.split(1) == [body]
     empty = b'<?xml version="1.0" ?>\n<PubmedArticleSet></PubmedArticleSet>\n'
-    assert split_answer(empty, 2) == [empty]
-    assert split_answer(b"<eFetchResult><ERROR>oops</ERROR></eFetchResult>", 2) == [b"<eFetchResult><ERROR>oops</ERROR></eFetchResult>"]
+    assert cut_document(empty).split(2) == [empty]
+    error = b"<eFetchResult><ERROR>oops</ERROR></eFetchResult>"
+    assert cut_document(error).split(2) == [error] and cut_document(error).pmids == []
 
 
 def test_resume_after_an_aborted_run_fetches_only_what_is_missing(make_fake, use_fake, workspace):

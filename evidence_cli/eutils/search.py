@@ -12,15 +12,19 @@ cache already holds can be left out, and each answer can be checked id by id.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from itertools import pairwise
 
 from evidence_cli.errors import EvidenceError, IncompleteError
 from evidence_cli.eutils.client import ESEARCH_MAX, EutilsClient, SearchPage
 from evidence_cli.pubmed.model import Article
+from evidence_cli.pubmed.xml import (
+    RECORD_PMID,  # noqa: F401 - still importable from here, where it lived
+    DocumentCut,
+    cut_document,
+    parse_records,
+)
 
 BATCH_SIZE = 500
 EARLIEST = date(1800, 1, 1)  # older than any PubMed entry or publication date worth slicing
@@ -200,32 +204,34 @@ def _check_complete(ids: Sequence[str], count: int, what: str) -> None:
         raise IncompleteError(f"{what} listed {len(set(ids))} of the {count} records it counted")
 
 
-# The record's own PMID is the first child of MedlineCitation (or BookDocument); the PMIDs of
-# CommentsCorrections and references sit deeper and are not matched.
-RECORD_PMID = re.compile(rb"<(?:MedlineCitation|BookDocument)\b[^>]*>\s*<PMID\b[^>]*>\s*(\d+)\s*</PMID>")
-
-
 @dataclass
 class FetchedBatch:
-    """One efetch batch, not yet parsed: the answers' bodies, and which asked-for ids they hold.
+    """One efetch batch, not yet parsed: its answers, each cut between records by `cut_document`
+    (which reads each record's own PMID on the way), and which asked-for ids they hold.
 
-    The ids are read with a cheap scan so the fetching thread stays light; `parse()` (run where
-    the CPU is) checks the parsed records against the scan, so a disagreement is never a gap.
+    `parse()` (run where the CPU is) checks the parsed records against those ids, so a record that
+    does not parse is reported, never a gap.
     """
 
     requested: list[str]
-    bodies: list[bytes]
+    answers: list[DocumentCut]
     found: set[str] = field(default_factory=set)
     missing: list[str] = field(default_factory=list)
+
+    @property
+    def bodies(self) -> list[bytes]:
+        return [answer.data for answer in self.answers]
+
+    @bodies.setter
+    def bodies(self, bodies: Sequence[bytes]) -> None:
+        self.answers = [cut_document(body) for body in bodies]
 
     def parse(self) -> tuple[list[Article], list[str]]:
         return parse_bodies(self.bodies, self.requested, self.found)
 
 
 def parse_bodies(bodies: Sequence[bytes], requested: Sequence[str], found: set[str]) -> tuple[list[Article], list[str]]:
-    """(articles in request order, ids the scan saw but no parsed record holds)."""
-    from evidence_cli.pubmed.xml import parse_records
-
+    """(articles in request order, ids the cut saw but no parsed record holds)."""
     wanted = set(requested)
     parsed: dict[str, Article] = {}
     for body in bodies:
@@ -240,46 +246,19 @@ def parse_bodies(bodies: Sequence[bytes], requested: Sequence[str], found: set[s
     return articles, sorted(found - parsed.keys())
 
 
-# Where a record starts and where the answer's root element opens. Inside a record's text a "<"
-# is escaped, so these match markup only; `split_answer`'s callers still check its parts' records
-# against the whole answer's (a comment or CDATA section holding such text would mislead the cut).
-_RECORD_START = re.compile(rb"<(?:PubmedArticle|PubmedBookArticle|DeleteCitation)[\s>]")
-_SET_OPEN = re.compile(rb"<PubmedArticleSet(?:\s[^>]*)?>")
-_SET_CLOSE = b"</PubmedArticleSet>"
-
-
-def split_answer(body: bytes, parts: int) -> list[bytes]:
-    """An efetch answer cut at record starts into up to `parts` answers of about equal size, each
-    a whole document (the prolog and root repeated), so that `parts` processes can parse one
-    answer together. Not a parse: [body] when the cut finds no root or too few records."""
-    opened = _SET_OPEN.search(body)
-    end = body.rfind(_SET_CLOSE)
-    if parts < 2 or opened is None or end < opened.end():
-        return [body]
-    head, tail = body[:opened.end()], body[end:]
-    cuts = [opened.end()]
-    for i in range(1, parts):
-        found = _RECORD_START.search(body, max(cuts[-1] + 1, opened.end() + (end - opened.end()) * i // parts), end)
-        if found is None:
-            break
-        cuts.append(found.start())
-    cuts.append(end)
-    return [body] if len(cuts) < 3 else [head + body[a:b] + tail for a, b in pairwise(cuts)]
-
-
 def fetch_batch(client: EutilsClient, ids: Sequence[str]) -> FetchedBatch:
     """efetch `ids`; ids an answer leaves out are asked for again, then reported missing."""
     wanted = set(ids)
     found: set[str] = set()
-    bodies: list[bytes] = []
+    answers: list[DocumentCut] = []
     ask = list(ids)
     for _round in range(1 + MISSING_RETRIES):
-        body = client.efetch(ask)
-        got = {m.decode() for m in RECORD_PMID.findall(body)} & wanted
+        answer = cut_document(client.efetch(ask))
+        got = set(answer.pmids) & wanted
         if got - found:
-            bodies.append(body)
+            answers.append(answer)
             found |= got
         ask = [pmid for pmid in ask if pmid not in found]
         if not ask:
             break
-    return FetchedBatch(list(ids), bodies, found, ask)
+    return FetchedBatch(list(ids), answers, found, ask)

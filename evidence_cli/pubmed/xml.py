@@ -4,14 +4,18 @@
 `DeleteCitation` is turned into an `Article` or a `Deletion`, then cleared with its preceding
 siblings, so memory stays flat on a 30,000-record baseline file. `split_records` cuts the stream
 into each record's bytes instead, for `parse_record` to parse elsewhere (`evidence import`'s
-worker processes); both read the same fields. Gzip is detected by its magic bytes. No DTD is
-loaded and nothing is fetched: old files name an http:// DTD, new ones add tags we ignore.
+worker processes); both read the same fields. `cut_document` makes the same cut in an efetch
+answer held in memory, so that `evidence refresh`'s workers can each parse a part of it. Gzip is
+detected by its magic bytes. No DTD is loaded and nothing is fetched: old files name an http://
+DTD, new ones add tags we ignore.
 """
 
 from __future__ import annotations
 
+import bisect
 import gzip
 import io
+import itertools
 import re
 import zlib
 from collections.abc import Iterable, Iterator
@@ -160,20 +164,21 @@ def _describe_root(root: etree._Element | None) -> str:
 
 
 # --- cutting a stream into records ------------------------------------------------------------
-# `evidence import` parses records in worker processes: the importing process only cuts the
-# stream into each record's bytes, which costs a fraction of parsing. The cut is exact, not a
-# guess: a record ends at the first `</Name>` after its start unless a comment, CDATA section or
-# processing instruction (which may hide a `</Name>`) or a nested `<Name` lies before it; then
-# that record is tokenized markup by markup. Well-formedness inside a record is lxml's to check
-# when the record is parsed. Documents this cut does not cover (a declared encoding other than
-# UTF-8, a root other than PubmedArticleSet, an internal DTD subset, namespaces declared on the
-# root: none in PubMed's own files) are parsed whole, as `iter_records` does.
+# `evidence import` and `evidence refresh` parse records in worker processes: their own process
+# only cuts the stream (or the efetch answer) between records, which costs a fraction of
+# parsing. The cut is exact, not a guess: a record ends at the first `</Name>` after its start
+# unless a comment, CDATA section or processing instruction (which may hide a `</Name>`) or a
+# nested `<Name` lies before it; then that record is tokenized markup by markup. Well-formedness
+# inside a record is lxml's to check when the record is parsed. Documents this cut does not cover
+# (a declared encoding other than UTF-8, a root other than PubmedArticleSet, an internal DTD
+# subset, namespaces declared on the root: none in PubMed's own files) are parsed whole, as
+# `iter_records` does.
 
 BLOCK_SIZE = 1 << 20
 UTF8_BOM = b"\xef\xbb\xbf"
 _WHITESPACE = b" \t\r\n"
-_SPECIAL = re.compile(rb"<[!?]")  # a comment, CDATA section, DOCTYPE or processing instruction
 _NAME = re.compile(rb"[^\s/>=\"'<]+")
+_BLANKS = re.compile(rb"[ \t\r\n]*")
 _QUOTE_OR_GT = re.compile(rb"[\"'>]")
 _DOCTYPE_PART = re.compile(rb"[\"'\[>]")
 _ENCODING = re.compile(rb"""encoding\s*=\s*["']([^"']*)["']""")
@@ -226,6 +231,59 @@ def parse_record(data: bytes, line: int = 1, *, name: str = "input") -> Article 
         raise InputError(f"{name}: line {line}: {exc.message}") from None
 
 
+# A record's own PMID is the first child of its MedlineCitation (or BookDocument); the PMIDs of
+# CommentsCorrections and references sit deeper and are not matched.
+RECORD_PMID = re.compile(rb"<(?:MedlineCitation|BookDocument)\b[^>]*>\s*<PMID\b[^>]*>\s*(\d+)\s*</PMID>")
+
+
+class DocumentCut(NamedTuple):
+    """A PubMed XML document held in memory (an efetch answer) and what `cut_document` found in it."""
+
+    data: bytes
+    pmids: list[str]  # each record's own PMID, in order (a DeleteCitation has none of its own)
+    starts: list[int]  # where each record starts; empty when the document was not cut
+    head_end: int = 0  # just after the root's start tag
+    root_close: int = 0  # where the root's end tag starts
+
+    def split(self, parts: int) -> list[bytes]:
+        """The document as up to `parts` documents of about equal size, cut before records, each
+        whole (the prolog and the root's tags repeated): parsed one by one, they give its records
+        in order. [data] when it holds fewer than two records or was not cut."""
+        starts, head_end, close = self.starts, self.head_end, self.root_close
+        if parts < 2 or len(starts) < 2:
+            return [self.data]
+        cuts = [head_end]
+        for i in range(1, parts):  # the first record start past the last cut and past i/parts of the bytes
+            at = bisect.bisect_left(starts, max(cuts[-1] + 1, head_end + (close - head_end) * i // parts))
+            if at == len(starts):
+                break
+            cuts.append(starts[at])
+        if len(cuts) < 2:
+            return [self.data]
+        cuts.append(close)
+        head, tail, view = self.data[:head_end], self.data[close:], memoryview(self.data)
+        return [b"".join((head, view[a:b], tail)) for a, b in itertools.pairwise(cuts)]
+
+
+def cut_document(data: bytes) -> DocumentCut:
+    """Where the records of a PubMed XML document held in memory start, by the exact cut, and
+    their own PMIDs. A document the cut leaves to lxml or finds malformed is not cut: its PMIDs
+    are then those a scan finds, and parsing it whole gives its records or says what is wrong."""
+    cutter = _Cutter(None, "document", data)
+    starts: list[int] = []
+    pmids: list[str] = []
+    try:
+        cutter.prolog()
+        for _name, start, end, _line in cutter.spans():
+            starts.append(start)
+            found = RECORD_PMID.search(data, start, end)
+            if found is not None:
+                pmids.append(found.group(1).decode())
+    except (_Uncut, InputError):
+        return DocumentCut(data, [m.decode() for m in RECORD_PMID.findall(data)], [])
+    return DocumentCut(data, pmids, starts, cutter.head_end, cutter.root_close)
+
+
 class _Uncut(Exception):
     """The document's prolog is one the cutter leaves to lxml (see above)."""
 
@@ -233,21 +291,23 @@ class _Uncut(Exception):
 class _Cutter:
     """A block buffer over the stream: `pos` is where the next markup starts, `line` its line."""
 
-    def __init__(self, stream: IO[bytes], label: str) -> None:
+    def __init__(self, stream: IO[bytes] | None, label: str, whole: bytes = b"") -> None:
+        """A stream read block by block, or (`stream` None) a `whole` document already in memory,
+        never moved: positions are then offsets in it."""
         self._stream, self._label = stream, label
-        self.buf = b""
+        self.buf = whole
         self.pos = 0
         self.line = 1
-        self._eof = False
+        self._eof = stream is None
         self._root_open = False
-        self._special = (0, 0, -1)  # (searched from, to, first special markup found or -1)
+        self.head_end = self.root_close = -1  # after the root's start tag; where its end tag starts
 
     # -- the buffer --
 
     def _read(self) -> bool:
         """Append a block, at least as large as the buffer (a huge record costs linear time).
         Only `_compact` moves bytes, between records: positions stay valid inside one."""
-        if self._eof:
+        if self._eof or self._stream is None:
             return False
         block = self._stream.read(max(BLOCK_SIZE, len(self.buf) - self.pos))
         if not block:
@@ -257,16 +317,9 @@ class _Cutter:
         return True
 
     def _compact(self) -> None:
-        if self.pos >= BLOCK_SIZE:
-            shift = self.pos
-            self.buf = self.buf[shift:]
+        if self.pos >= BLOCK_SIZE and self._stream is not None:
+            self.buf = self.buf[self.pos:]
             self.pos = 0
-            searched_from, searched_to, first = self._special  # what is known stays known
-            if first < 0 or first >= shift:
-                self._special = (max(searched_from, shift) - shift, max(searched_to, shift) - shift,
-                                 first - shift if first >= 0 else -1)
-            else:
-                self._special = (0, 0, -1)
 
     def _find(self, needle: bytes, start: int) -> int:
         """Where `needle` is at or after `start`, reading on as needed; -1 at the end."""
@@ -290,6 +343,7 @@ class _Cutter:
 
     def _name(self, at: int) -> re.Match | None:
         """The element name starting at `at`, read whole."""
+        self._have(at + 1)
         while True:
             match = _NAME.match(self.buf, at)
             if match is None or match.end() < len(self.buf) or not self._read():
@@ -301,13 +355,14 @@ class _Cutter:
             pass
 
     def _advance(self, to: int) -> None:
-        self.line += self.buf.count(b"\n", self.pos, to)
+        if self._stream is not None:  # lines are for messages about files; a document in memory is only cut
+            self.line += self.buf.count(b"\n", self.pos, to)
         self.pos = to
 
     def _skip_blank(self) -> bool:
         """Move past whitespace; False at the end of the stream."""
         while True:
-            at = len(self.buf) - len(self.buf[self.pos:].lstrip(_WHITESPACE))
+            at = _BLANKS.match(self.buf, self.pos).end()  # type: ignore[union-attr]  # matches ""
             self._advance(at)
             if at < len(self.buf):
                 return True
@@ -394,6 +449,7 @@ class _Cutter:
                 if name != b"PubmedArticleSet" or b"xmlns" in self.buf[at:end]:
                     raise _Uncut
                 self._advance(end)
+                self.head_end = end
                 self._root_open = not empty
                 return
             else:
@@ -415,6 +471,16 @@ class _Cutter:
     # -- the records --
 
     def records(self) -> Iterator[RecordBytes | Deletion]:
+        for name, start, end, line in self.spans():
+            data = self.buf[start:end]  # before the next span: only then may the buffer move
+            if name == b"DeleteCitation":
+                yield parse_record(data, line, name=self._label)  # type: ignore[misc]
+            else:
+                yield RecordBytes(data, line)
+
+    def spans(self) -> Iterator[tuple[bytes, int, int, int]]:
+        """(name, start, end, line) of each record: `buf[start:end]` until the next is asked for.
+        At the end, `root_close` is where the root's end tag starts."""
         open_root = self._root_open
         while True:
             self._compact()
@@ -430,7 +496,9 @@ class _Cutter:
                     raise self._truncated("the file ends inside <PubmedArticleSet>")
                 return
             self._advance(at)
-            end = self._markup_end(at)
+            self._have(at + 2)
+            mark = self.buf[at + 1:at + 2]
+            end = self._markup_end(at) if mark in (b"!", b"?") else None
             if end is not None:
                 if self.buf.startswith(b"<![CDATA[", at) and self.buf[at + 9:end - 3].strip(_WHITESPACE):
                     raise self._malformed("text between records, where PubMed XML has none")
@@ -438,11 +506,12 @@ class _Cutter:
                 continue
             if not open_root:
                 raise self._malformed("Extra content at the end of the document")
-            if self.buf.startswith(b"</", at):
+            if mark == b"/":
                 name, end = self._end_tag(at)
                 if name != b"PubmedArticleSet":
                     raise self._malformed(f"an end tag </{name.decode('utf-8', 'replace')}> "
                                           "where <PubmedArticleSet> ends")
+                self.root_close = at
                 self._advance(end)
                 open_root = False
                 continue
@@ -452,59 +521,48 @@ class _Cutter:
                 shown = name.decode("utf-8", "replace") or self.buf[at:at + 10].decode("utf-8", "replace")
                 raise self._malformed(f"<{shown}> where a PubMed record was expected")
             end = self._record_end(name, at)
-            data, line = self.buf[at:end], self.line
+            line = self.line
             self._advance(end)
-            if name == b"DeleteCitation":
-                yield parse_record(data, line, name=self._label)  # type: ignore[misc]
-            else:
-                yield RecordBytes(data, line)
+            yield name, at, end, line
 
     def _record_end(self, name: bytes, at: int) -> int:
-        """The index just after the record starting at `at` (== pos)."""
-        close = b"</" + name
-        start = at + 1
+        """The index just after the record starting at `at` (== pos). The record's name is searched
+        for once: the first time it follows "</" is its end tag, unless "<" and the name (a
+        nested record) come first."""
+        size = len(name)
+        start = at + 1 + size
         while True:
-            found = self._find(close, start)
+            found = self._find(name, start)
             if found < 0:  # a self-closing record, or the file ends inside it
                 return self._tokenized_end(at)
-            self._have(found + len(close) + 1)
-            after = self.buf[found + len(close):found + len(close) + 1]
-            if after == b">":
-                end = found + len(close) + 1
-                break
-            if after and after in _WHITESPACE:
-                gt = self._find(b">", found)
-                if gt >= 0 and not self.buf[found + len(close):gt].strip(_WHITESPACE):
-                    end = gt + 1
+            self._have(found + size + 1)
+            after = self.buf[found + size:found + size + 1]
+            if self.buf[found - 2:found] == b"</":
+                if after == b">":
+                    end = found + size + 1
                     break
+                if after and after in _WHITESPACE:
+                    gt = self._find(b">", found)
+                    if gt >= 0 and not self.buf[found + size:gt].strip(_WHITESPACE):
+                        end = gt + 1
+                        break
+            elif self.buf[found - 1] == 0x3C and after and after in b" \t\r\n/>":  # "<": a nested record
+                return self._tokenized_end(at)
             start = found + 1
-        if self._has_special(at, end) or self._nested(name, at, end):
+        if self._has_special(at, end):
             return self._tokenized_end(at)
         return end
 
     def _has_special(self, start: int, end: int) -> bool:
-        """Whether a comment, CDATA section or PI starts in buf[start:end] (one regex pass per block)."""
-        searched_from, searched_to, first = self._special  # none in buf[from:to] before `first`
-        if searched_from <= start and first >= start:
-            return first < end
-        if searched_from <= start and first < 0:
-            if end <= searched_to:
-                return False
-            begin = max(start, searched_to - 1)  # only the bytes read since (a "<!" may straddle)
-        else:
-            begin = start
-        found = _SPECIAL.search(self.buf, begin)
-        first = found.start() if found else -1
-        self._special = (start, len(self.buf), first)
-        return 0 <= first < end
-
-    def _nested(self, name: bytes, start: int, end: int) -> bool:
-        opening = b"<" + name
-        found = self.buf.find(opening, start + 1, end)
-        while found >= 0:
-            if self.buf[found + len(opening):found + len(opening) + 1] in (b" ", b"\t", b"\r", b"\n", b"/", b">"):
-                return True
-            found = self.buf.find(opening, found + 1, end)
+        """Whether a comment, CDATA section, DOCTYPE or PI starts in buf[start:end]: every "!" and
+        "?" (rare in records, and found by memchr, unlike "<!") is checked for a "<" before it."""
+        buf = self.buf
+        for mark in (b"!", b"?"):
+            found = buf.find(mark, start + 1, end)
+            while found >= 0:
+                if buf[found - 1] == 0x3C:  # "<"
+                    return True
+                found = buf.find(mark, found + 1, end)
         return False
 
     def _tokenized_end(self, at: int) -> int:
