@@ -259,3 +259,24 @@ def test_a_case_series_that_reviews_the_literature_is_observational(rules):
     abstract = ("We describe five patients with ketamine uropathy and review the literature. All had used ketamine "
                 "daily for over a year.")
     assert design(rules, "Ketamine uropathy: five cases and a review of the literature", abstract) == "observational"
+
+
+# Infants and neonates are people in a clinical study; "macaque infants" are young animals.
+@pytest.mark.parametrize("abstract, expected", [
+    (("BACKGROUND: Ketamine protected the developing brain in animal studies.\nMETHODS: We did a randomised trial "
+      "in 90 preterm neonates needing intubation, given ketamine or fentanyl.\nRESULTS: Hypotension was rarer "
+      "with ketamine (12% vs 30%)."), "rct"),
+    ("Macaque infants born to mothers given ketamine during pregnancy reached their motor milestones late.", "preclinical"),
+])
+def test_infants_are_people_unless_a_species_is_named(rules, abstract, expected):
+    assert design(rules, "Ketamine early in life", abstract) == expected
+
+
+@pytest.mark.parametrize("abstract", [
+    ("This report describes a frail 92-year-old woman with depression who was given ketamine. Her mood lifted "
+     "within a day. We review ketamine's use in late life."),
+    ("Ketamine is rarely used in the cardiac laboratory. In this case, we highlight ketamine sedation in a patient "
+     "with severe contrast allergy. Angiography was completed without distress."),
+])
+def test_more_case_report_openings(rules, abstract):
+    assert design(rules, "Ketamine in an older patient", abstract) == "case-report"

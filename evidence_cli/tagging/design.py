@@ -124,11 +124,14 @@ ANIMAL = _rx(
 )
 HUMAN = _rx(
     r"\b(?:patients?|participants?|volunteers?|out-?patients?|in-?patients?|adults|adolescents|children|"
-    r"women|men|individuals|people|persons|humans?|veterans|parturients|respondents|clinicians|users)\b"
+    r"women|men|individuals|people|persons|humans?|veterans|parturients|respondents|clinicians|users|babies|"
+    r"toddlers|girls|boys|students|nurses|physicians|surgeons|athletes|caregivers|survivors|smokers)\b"
     # "human iPSC-derived neurons" are cells, not people
     r"(?<!human)(?<!humans)|\bhumans?\b(?! (?:induced|iPSCs?|cells?|neurons?|stem|embryonic|cortical|brain tissue|post-?mortem|organoids?))",
     r"\bsubjects (?:with|who)\b", r"\bclinical (?:trials?|studies|sample)\b", r"\bcase (?:reports?|series)\b",
 )
+# People in a clinical study, young animals in an animal one ("rhesus infants", "lactating mothers").
+YOUNG = _rx(r"\b(?:infants|neonates|newborns|mothers)\b")
 # The record's own patients, counted: a case series even when it also reviews the literature.
 CASE_SERIES_OWN = _rx(
     r"\b(?:we|the authors) (?:\w+ )?(?:describe|report|present) (?:\d+|two|three|four|five|six|seven|eight|nine|ten|"
@@ -142,7 +145,7 @@ CASE_OWN = _rx(
     r"\bcase report\b", r"\bcase presentation\b",
     r"\b(?:we|the authors) (?:\w+ )?(?:report|present|describe) (?:a|an|the|one|our) (?:[\w-]+ ){0,4}?(?:case|patient|man|woman|girl|"
     r"boy|female|male|mother|father|infant|newborn|neonate|child|adolescent|teenager)\b",
-    rf"\b(?:a|an) {_AGE}\b", r"\bthe (?:presented|present|reported|current|index) case\b",
+    rf"\b(?:a|an) (?:[\w-]+ ){{0,2}}?{_AGE}\b", r"\bin this case,? we\b", r"\bthe (?:presented|present|reported|current|index) case\b",
     r"\b(?:a|the|this|one) case (?:is|was) (?:here )?(?:presented|reported|described)\b",
     r"\b(?:a|an|one|the) (?:[\w-]+ ){0,2}?(?:patient|man|woman|girl|boy|infant|newborn|neonate|child) (?:is|was) "
     r"(?:here )?(?:presented|reported|described)\b",
@@ -280,7 +283,7 @@ def _design(title: _Text, own: _Text, every: _Text, publication_types: Sequence[
         return "preclinical"
     if _is_animal_study(own, mesh_lower):
         return "preclinical"
-    if not own.has(HUMAN) and not own.has(ANIMAL) and _is_animal_study(every, mesh_lower):
+    if not _names_people(own) and not own.has(ANIMAL) and _is_animal_study(every, mesh_lower):
         return "preclinical"  # the study's own sentences name no subjects; its background does
     if own.has(CASE_SERIES):
         return "observational"
@@ -298,11 +301,11 @@ def _design(title: _Text, own: _Text, every: _Text, publication_types: Sequence[
         return "other"
     if own.has(SPECIES) and (own.has(RESULTS_LIKE) or own.has(STUDIED)):
         return "preclinical"  # animals studied and no human design named: the patients it names are context
-    if own.has(HUMAN) and own.has(INTERVENTION):
+    if _names_people(own) and own.has(INTERVENTION):
         return "non-randomized-trial"
     if own.has(PARTICIPANT_COUNT):
         return "observational"  # people were studied, and nothing says they were assigned a treatment
-    if not own.has(HUMAN) and own.has(STUDIED):
+    if not _names_people(own) and own.has(STUDIED):
         return "preclinical"  # a study of its own with no people in it: laboratory science
     if not own.has(RESULTS_LIKE):
         return "narrative-review"  # no study of its own: an essay on the literature
@@ -314,7 +317,11 @@ def _is_animal_study(own: _Text, mesh_lower: set[str] | frozenset[str]) -> bool:
         return True
     if "humans" in mesh_lower:
         return False
-    return own.has(ANIMAL) and not own.has(HUMAN)
+    return own.has(ANIMAL) and not _names_people(own)
+
+
+def _names_people(text: _Text) -> bool:
+    return text.has(HUMAN) or (text.has(YOUNG) and not text.has(SPECIES))
 
 
 def _subjects(design: str, own: _Text, mesh: Sequence[str]) -> tuple[bool | None, bool]:
@@ -323,7 +330,7 @@ def _subjects(design: str, own: _Text, mesh: Sequence[str]) -> tuple[bool | None
     if mesh_lower & {"humans", "animals"}:
         return ("humans" in mesh_lower, "animals" in mesh_lower)
     animals = design == "preclinical" or (own.has(ANIMAL) and design not in REVIEW_DESIGNS)
-    humans = own.has(HUMAN)
+    humans = _names_people(own)
     if design == "preclinical":
         return (False, True)
     if humans:
