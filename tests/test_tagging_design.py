@@ -144,6 +144,12 @@ IS = [
                   "radioligand binding to recombinant receptors. The difference was threefold."), "preclinical",
                  id="laboratory-we-show"),
 
+    # Numbers and "significant" without any study of its own: an essay, not an unnamed design ("other").
+    pytest.param("Ketamine metabolites: a family of active molecules",
+                 ("Ketamine is metabolised to norketamine and hydroxynorketamine. Hydroxynorketamine contributes "
+                  "significantly to the antidepressant effect, and up to 80% of a dose leaves as metabolites."),
+                 "narrative-review", id="essay-with-numbers"),
+
     # "We describe" and "we examine" are a review's voice only about the literature.
     pytest.param("Ketamine for depression",
                  ("Chronic stress removes dendritic spines. Here we examine whether ketamine restores spines in "

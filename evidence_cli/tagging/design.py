@@ -307,7 +307,7 @@ def _design(title: _Text, own: _Text, every: _Text, publication_types: Sequence[
         return "observational"  # people were studied, and nothing says they were assigned a treatment
     if not _names_people(own) and own.has(STUDIED):
         return "preclinical"  # a study of its own with no people in it: laboratory science
-    if not own.has(RESULTS_LIKE):
+    if not own.has(RESULTS_LIKE) or not own.has(STUDIED):
         return "narrative-review"  # no study of its own: an essay on the literature
     return "other"
 
