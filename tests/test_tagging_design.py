@@ -104,6 +104,11 @@ IS = [
                   "All had stopped mood stabilisers. Mania settled within a week. Screening for bipolar disorder is "
                   "discussed."), "observational", id="opens-the-authors-describe-three"),
 
+    pytest.param("Ketamine in the clinic",
+                 ("A man with long-standing depression who had stopped eating was admitted to our unit. Ketamine "
+                  "was infused twice. He ate again within a week. Catatonic features had been missed before."),
+                 "case-report", id="opens-a-man-with-was-admitted"),
+
     # "Previous studies suggest" is a review's voice only in its own sentences, not in a study's background.
     pytest.param("Ketamine and immobility after stress",
                  ("Previous studies have shown that ketamine shortens immobility in stressed animals. We treated 20 "

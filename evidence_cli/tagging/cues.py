@@ -33,6 +33,8 @@ CASE_OPENING = _rx(
     r"^\W*(?:a|an|one|the) (?:[\w-]+ ){0,2}?(?:patient|man|woman|girl|boy|infant|newborn|neonate|child) (?:is|was) "
     r"(?:here )?(?:presented|reported|described|studied)\b",
     r"^\W*(?:a|an) case report\b",
+    r"^\W*(?:a|an) (?:[\w-]+ ){0,2}?(?:man|woman|girl|boy|infant|newborn|neonate|patient|child) (?:with|who) "
+    r"[^.]{0,150}?\b(?:was|presented|developed|underwent)\b",
     r"^\W*the authors (?:\w+ )?(?:present|report|describe)\w* (?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|"
     r"\d+) (?:[\w-]+ ){0,3}?(?:cases?|patients?|m[ae]n|wom[ae]n|girls?|boys?|infants?|children|child|famil(?:y|ies))\b",
 )
