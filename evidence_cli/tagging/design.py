@@ -151,8 +151,8 @@ CASE_OWN = _rx(
     r"(?:here )?(?:presented|reported|described)\b",
     r"\b(?:this is|is|represents|we (?:\w+ )?(?:report|present|describe)) the first (?:[\w-]+ ){0,2}?case\b",
 )
+# With CASE_OWN (asked first, its answer kept), the cues of a case report.
 CASE_REPORT = _rx(
-    CASE_OWN.pattern,
     # "a rare case of", not "in the case of" (as for)
     r"\b(?:a|an) (?:[\w-]+ )?case of\b", r"(?<!\bin )(?<!\bas )\bthe (?:[\w-]+ )?case of\b", r"\bthis case\b",
     # a case history that opens on its patient: "A girl with ...", "A patient with ... was admitted"
@@ -287,7 +287,7 @@ def _design(title: _Text, own: _Text, every: _Text, publication_types: Sequence[
         return "preclinical"  # the study's own sentences name no subjects; its background does
     if own.has(CASE_SERIES):
         return "observational"
-    if own.has(CASE_REPORT):
+    if own.has(CASE_OWN) or own.has(CASE_REPORT):
         return "case-report"
     if own.has(RCT):
         return "rct"
