@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 # Bump when a change to the code or the shipped rules changes tags: the store records it and
 # `evidence retag` brings older tags up to date.
-TAGGER_VERSION = "1.3"
+TAGGER_VERSION = "1.4"
 
 # Loaded on first use (PEP 562): the store and the reports import `tagging.model`, and must not
 # pay for compiling the tagger's regexes on every `evidence report`.
