@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import socket
 import threading
 import time
 from datetime import date, timedelta
@@ -11,6 +13,7 @@ import pytest
 import requests
 from lxml import etree
 
+from tests import fake_eutils
 from tests.conftest import needs_shared
 from tests.fake_eutils import CAP_ERROR, SAMPLES, max_in_window, ncbi_date_param
 
@@ -105,6 +108,44 @@ def test_hold_keeps_a_request_waiting_until_released(make_fake):
     client.join(30)
     assert [a.status_code for a in answers] == [200]
     assert get(fake, "esearch", db="pubmed", term="x").status_code == 200  # the hold was used up
+
+
+def test_arrival_is_when_a_request_reached_the_machine_not_when_the_server_read_it(make_fake, monkeypatch):
+    """NCBI counts a request when it arrives; a busy machine's server threads read it later."""
+    if fake_eutils.SO_TIMESTAMPNS is None:
+        pytest.skip("kernel receive times are read on Linux x86-64 and arm64 only")
+    fake = make_fake(1)
+    busy = threading.Event()
+    original = fake._server.process_request
+
+    def late(request, client_address):
+        busy.wait(30)  # this server gets round to the connection only when the test says so
+        original(request, client_address)
+
+    monkeypatch.setattr(fake._server, "process_request", late)
+    with socket.create_connection(("127.0.0.1", fake.port)) as sock:
+        sock.sendall(b"GET /entrez/eutils/esearch.fcgi?db=pubmed&term=x HTTP/1.1\r\nHost: x\r\n"
+                     b"Connection: close\r\n\r\n")
+        released = time.time()
+        busy.set()
+        assert sock.makefile("rb").readline().startswith(b"HTTP/1.1 200")
+    (entry,) = fake.requests()
+    assert entry.time < released
+
+
+def test_a_post_body_that_arrives_in_pieces_is_read_whole(make_fake):
+    fake = make_fake(30)
+    ids = sorted(fake.records)[:20]
+    body = f"db=pubmed&id={','.join(ids)}".encode()
+    with socket.create_connection(("127.0.0.1", fake.port)) as sock:
+        sock.sendall(b"POST /entrez/eutils/efetch.fcgi HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                     b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n" % len(body))
+        for start in range(0, len(body), 50):
+            sock.sendall(body[start:start + 50])
+            time.sleep(0.01)  # separate segments, whatever the machine's speed
+        answer = sock.makefile("rb").read()
+    assert answer.startswith(b"HTTP/1.1 200")
+    assert sorted(re.findall(rb"<PMID Version=\"1\">(\d+)</PMID>", answer)) == [i.encode() for i in ids]
 
 
 def test_log_records_every_request(make_fake):
