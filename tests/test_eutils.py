@@ -12,6 +12,7 @@ from evidence_cli.errors import IncompleteError, NetworkError, QueryError, Usage
 from evidence_cli.eutils.client import ClientConfig, EutilsClient, check_article_set, parse_envelope
 from evidence_cli.eutils.ratelimit import MARGIN_SECONDS, RateLimiter, next_send_time
 from evidence_cli.eutils.search import MAX_DAY_SPLIT, fetch_batch, search_all, search_days
+from evidence_cli.pubmed.xml import cut_document
 from tests.conftest import FAST_RATE, needs_shared
 from tests.fake_eutils import SAMPLES, max_in_window
 
@@ -322,15 +323,15 @@ def test_a_record_the_scan_sees_but_the_parser_cannot_read_is_reported(make_fake
     fake = make_fake(3)
     with client_for(fake) as client:
         batch = fetch_batch(client, list(fake.records))
-    batch.bodies = [batch.bodies[0].replace(b"</PubmedArticleSet>", b"<broken></PubmedArticleSet>")]
+    broken = batch.bodies[0].replace(b"</PubmedArticleSet>", b"<broken></PubmedArticleSet>")
+    batch.answers = [cut_document(broken)]
     articles, unparsed = batch.parse()
     assert articles == [] and sorted(unparsed) == sorted(fake.records)
 
 
 @needs_shared
 def test_the_pmid_scan_agrees_with_the_parser_on_every_real_sample():
-    from evidence_cli.eutils.search import RECORD_PMID
-    from evidence_cli.pubmed.xml import parse_records
+    from evidence_cli.pubmed.xml import RECORD_PMID, parse_records
 
     for path in sorted((SAMPLES / "efetch-pubmed").rglob("*.xml")):
         body = path.read_bytes()

@@ -20,7 +20,6 @@ from evidence_cli.errors import EvidenceError, IncompleteError
 from evidence_cli.eutils.client import ESEARCH_MAX, EutilsClient, SearchPage
 from evidence_cli.pubmed.model import Article
 from evidence_cli.pubmed.xml import (
-    RECORD_PMID,  # noqa: F401 - still importable from here, where it lived
     DocumentCut,
     cut_document,
     parse_records,
@@ -221,10 +220,6 @@ class FetchedBatch:
     @property
     def bodies(self) -> list[bytes]:
         return [answer.data for answer in self.answers]
-
-    @bodies.setter
-    def bodies(self, bodies: Sequence[bytes]) -> None:
-        self.answers = [cut_document(body) for body in bodies]
 
     def parse(self) -> tuple[list[Article], list[str]]:
         return parse_bodies(self.bodies, self.requested, self.found)
