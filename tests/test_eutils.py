@@ -400,6 +400,31 @@ def test_only_the_send_happens_after_the_rate_slot(make_fake):
     assert events == ["prepare_request", "merge_environment_settings", "wait", "send", "wait", "send"]
 
 
+def test_the_connection_is_opened_before_the_rate_slot_and_reused(make_fake, monkeypatch):
+    """A handshake after the slot would delay an arrival the limiter already counted."""
+    import urllib3.connection
+
+    fake = make_fake(5)
+    events: list[str] = []
+    connect = urllib3.connection.HTTPConnection.connect
+    monkeypatch.setattr(urllib3.connection.HTTPConnection, "connect",
+                        lambda self: events.append("connect") or connect(self))
+    with client_for(fake) as client:
+        wait = client._limiter.wait
+        client._limiter.wait = lambda: events.append("wait") or wait()
+        client.esearch("ketamine")
+        client.esearch("ketamine")
+    assert events == ["connect", "wait", "wait"]
+
+
+def test_an_unreachable_server_is_still_reported_by_the_send(refused_port):
+    config = ClientConfig(base_url=f"http://127.0.0.1:{refused_port}/", email="t@example.org", rate=50,
+                          retry_seconds=0.2, backoff_base=0.01, connect_timeout=1.0, read_timeout=1.0)
+    with EutilsClient(config) as client, pytest.raises(NetworkError, match="connection dropped"):
+        client.esearch("ketamine")
+    assert client.counts["esearch"] >= 1
+
+
 def test_limiters_sharing_a_state_file_share_the_limit(tmp_path):
     state = tmp_path / "rate.state"
     a, b = RateLimiter(20, state), RateLimiter(20, state)

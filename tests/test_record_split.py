@@ -229,7 +229,7 @@ PIECES = {
 }
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(names=st.lists(st.sampled_from(sorted(PIECES)), max_size=12), block=st.sampled_from([1, 5, 13, 100, 1 << 20]))
 def test_any_sequence_of_records_and_markup_is_cut_as_lxml_reads_it(
         names: list[str], block: int, monkeypatch: pytest.MonkeyPatch) -> None:

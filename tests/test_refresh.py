@@ -373,7 +373,7 @@ def cached_content(workspace: Path) -> tuple[list, list, list, list]:
 def test_worker_processes_store_what_one_process_stores(make_fake, use_fake, workspace, tmp_path, monkeypatch):
     """Workers parse each answer in parts, tag and build the rows; the cache must not tell."""
     fake = make_fake(1_300, source="samples")
-    use_fake(fake)
+    use_fake(fake, EVIDENCE_TIMEOUT="10")  # 500 real records are ~10 MB: a busy machine takes a while
     alone = tmp_path / "alone"
     shutil.copytree(workspace, alone)
     monkeypatch.setenv("EVIDENCE_WORKERS", "0")
@@ -562,7 +562,7 @@ def test_every_topic_by_default_and_records_shared_between_topics(make_fake, use
 @needs_shared
 def test_refresh_of_the_real_samples_and_corpus(make_fake, use_fake, workspace):
     fake = make_fake(source="samples")
-    use_fake(fake)
+    use_fake(fake, EVIDENCE_TIMEOUT="10")  # 500 real records are ~10 MB: a busy machine takes a while
     result = run(workspace)
     assert result.exit_code == 0, result.output
     assert stored(workspace) == set(fake.records)
