@@ -15,7 +15,7 @@ from lxml import etree
 
 from tests import fake_eutils
 from tests.conftest import needs_shared
-from tests.fake_eutils import CAP_ERROR, SAMPLES, max_in_window, ncbi_date_param
+from tests.fake_eutils import CAP_ERROR, CORPUS, SAMPLES, max_in_window, ncbi_date_param
 
 
 def get(fake, utility, **params):
@@ -201,10 +201,16 @@ def test_replays_the_real_samples_and_the_corpus(make_fake):
     real = {p.stem for p in (SAMPLES / "efetch-pubmed" / "metapub").glob("*.xml")} - {"37909814"}
     assert real <= set(fake.records)
     assert len(fake.records) >= len(real) + 40  # + the dev corpus
+    # Each served record carries its source's own title.
+    sample = etree.parse(str(SAMPLES / "efetch-pubmed" / "metapub" / "38028269.xml"))
+    title = "".join(sample.find(".//ArticleTitle").itertext())
     body = get(fake, "efetch", db="pubmed", id="38028269").content
-    assert b"A Strategic Translational Research System for Drug Discovery" in body
+    assert title.encode() in body
+    corpus = next(json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines()
+                  if json.loads(line).get("pmid") == "40326726")
     corpus_body = get(fake, "efetch", db="pubmed", id="40326726").content
-    assert b"PCA ketamine-morphine versus PCA morphine" in corpus_body
+    served = etree.fromstring(corpus_body).find(".//ArticleTitle")
+    assert "".join(served.itertext()) == corpus["title"]
 
 
 @needs_shared

@@ -79,7 +79,7 @@ IS = [
                  ("Status epilepticus in pregnancy is rare. To our knowledge, this is the first reported case of "
                   "ketamine ending refractory seizures in the third trimester."), "case-report", id="first-case"),
     pytest.param("Ketamine in an older patient",
-                 ("This report describes a frail 92-year-old woman with depression who was given ketamine. Her mood "
+                 ("This report concerns a frail 88-year-old man with depression who was given ketamine. His mood "
                   "lifted within a day. We review ketamine's use in late life."), "case-report",
                  id="a-frail-92-year-old"),
     pytest.param("Ketamine in an older patient",

@@ -47,7 +47,7 @@ STUDY_START = _rx(
     r"found|used|explored|first|introduce|argue|identified|observed|treated|carried out|undertook|followed)\b",
     r"\bthis (?:study|paper|review|article|trial|report|chapter|case|work|scoping review|systematic review|"
     r"meta-analysis)\b",
-    # "This cross-sectional observational study quantified ...": the design named before the noun
+    # "This cross-sectional observational study measured ...": the design named before the noun
     r"\b(?:this|the present|the current) (?:[\w-]+,? ){0,3}?(?:cross-sectional|observational|retrospective|"
     r"prospective|randomi[sz]ed|cohort|case-control|pilot|open-label|longitudinal|population-based|"
     r"multi-?cent(?:re|er)|placebo-controlled|double-blind|qualitative|mixed-methods),? (?:[\w-]+ ){0,2}?"
