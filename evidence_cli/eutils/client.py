@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
 from typing import Any, Self, TypeVar
+from urllib.parse import urlsplit
 
 from evidence_cli.errors import IncompleteError, NetworkError, QueryError, UsageError
 from evidence_cli.eutils.ratelimit import RateLimiter
@@ -106,8 +107,6 @@ class ClientConfig:
 
 def _env_url(env: Mapping[str, str], name: str, default: str) -> str:
     """An http(s) base URL from the environment, ending in "/"; a clear error for anything else."""
-    from urllib.parse import urlsplit
-
     raw = env.get(name) or default
     try:
         parts = urlsplit(raw)
@@ -126,8 +125,6 @@ def shared_rate_state(base_url: str, api_key: str | None, env: Mapping[str, str]
     two cron jobs in two workspaces stay within the limit together. It lives in the user's cache
     folder ($XDG_CACHE_HOME, else ~/.cache); None when there is none we can write to."""
     import hashlib
-    from urllib.parse import urlsplit
-
     root = env.get("XDG_CACHE_HOME") or (str(Path(env["HOME"]) / ".cache") if env.get("HOME") else None)
     if not root or not Path(root).is_absolute():
         return None
@@ -144,8 +141,6 @@ def shared_rate_state(base_url: str, api_key: str | None, env: Mapping[str, str]
 
 def ncbi_rate_cap(base_url: str, api_key: str | None) -> float | None:
     """NCBI's rate limit when `base_url` is NCBI's E-utilities server (None: another server)."""
-    from urllib.parse import urlsplit
-
     host = (urlsplit(base_url).hostname or "").lower().rstrip(".")
     if host != NCBI_HOST:
         return None
@@ -319,7 +314,7 @@ class EutilsClient:
         try:
             prepared = self._session.prepare_request(request)
         except rq.exceptions.RequestException as exc:  # a malformed EVIDENCE_EUTILS_URL
-            raise NetworkError(self.mask(f"cannot reach {url}: {_first_line(str(exc))}")) from None
+            raise self._unreachable(url, exc) from None
         settings = self._session.merge_environment_settings(prepared.url or url, {}, True, None, None)
         settings["timeout"] = (self.config.connect_timeout, self.config.read_timeout)
         return prepared, settings
@@ -350,6 +345,9 @@ class EutilsClient:
         except Exception:  # noqa: BLE001 - an optimisation only: the send will meet the same error
             return
 
+    def _unreachable(self, url: str, exc: Exception) -> NetworkError:
+        return NetworkError(self.mask(f"cannot reach {url}: {_first_line(str(exc))}"))
+
     def _send(self, request: Any, settings: dict[str, Any]) -> bytes:
         rq = self._requests
         url = (request.url or "").partition("?")[0]
@@ -364,7 +362,7 @@ class EutilsClient:
                 rq.exceptions.ContentDecodingError) as exc:
             raise Retry(f"connection dropped ({type(exc).__name__}: {_first_line(str(exc))})") from None
         except rq.exceptions.RequestException as exc:
-            raise NetworkError(self.mask(f"cannot reach {url}: {_first_line(str(exc))}")) from None
+            raise self._unreachable(url, exc) from None
         status = resp.status_code
         if status == 429:
             raise Retry("HTTP 429 Too Many Requests", _retry_after(resp.headers.get("Retry-After")))

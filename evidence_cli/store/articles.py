@@ -240,26 +240,25 @@ def _chunks(items: Sequence[T], size: int = 900) -> Iterator[Sequence[T]]:
         yield items[start:start + size]
 
 
+def _in_chunks(conn, sql: str, pmids: Iterable[str], *params: object) -> Iterator[tuple]:
+    """The rows of `sql`, whose `IN ({})` takes the distinct `pmids` (after `params`), run in
+    slices that stay under SQLite's bound-parameter limit."""
+    for part in _chunks(list(dict.fromkeys(pmids))):
+        yield from conn.execute(sql.format(", ".join("?" * len(part))), (*params, *part))
+
+
 def _linked_to(conn, topic: str, pmids: list[str]) -> set[str]:
     """Those of `pmids` already in `topic`."""
-    found: set[str] = set()
-    for part in _chunks(list(dict.fromkeys(pmids))):
-        found.update(r[0] for r in conn.execute(
-            f"SELECT pmid FROM topic_articles WHERE topic = ? AND pmid IN ({', '.join('?' * len(part))})",
-            (topic, *part)))
-    return found
+    return {r[0] for r in _in_chunks(conn, "SELECT pmid FROM topic_articles WHERE topic = ? AND pmid IN ({})",
+                                     pmids, topic)}
 
 
 def _cached_state(conn, pmids: list[str]) -> dict[str, tuple]:
     """pmid -> (version, date_revised, title, abstract_text, has raw XML) of the cached ones."""
     found: dict[str, tuple] = {}
-    for part in _chunks(list(dict.fromkeys(pmids))):
-        for pmid, *state in conn.execute(
-            "SELECT pmid, version, date_revised, title, abstract_text, raw IS NOT NULL FROM articles "
-            f"WHERE pmid IN ({', '.join('?' * len(part))})",
-            part,
-        ):
-            found[pmid] = (*state[:4], bool(state[4]))
+    for pmid, *state in _in_chunks(conn, "SELECT pmid, version, date_revised, title, abstract_text, "
+                                         "raw IS NOT NULL FROM articles WHERE pmid IN ({})", pmids):
+        found[pmid] = (*state[:4], bool(state[4]))
     return found
 
 
@@ -309,27 +308,15 @@ def cached_pmids(store: Store, pmids: Iterable[str] | None = None) -> set[str]:
     """Which of `pmids` are cached (all cached PMIDs when None)."""
     if pmids is None:
         return {r[0] for r in store.conn.execute("SELECT pmid FROM articles")}
-    found: set[str] = set()
-    for part in _chunks(list(pmids)):
-        found.update(
-            r[0] for r in store.conn.execute(
-                f"SELECT pmid FROM articles WHERE pmid IN ({', '.join('?' * len(part))})", part
-            )
-        )
-    return found
+    return {r[0] for r in _in_chunks(store.conn, "SELECT pmid FROM articles WHERE pmid IN ({})", pmids)}
 
 
 def fetched_days(store: Store, pmids: Iterable[str]) -> dict[str, str | None]:
     """For the cached ones of `pmids`: the day (ISO) before which every revision of the record is
     in the cache. The day refresh fetched it; for an imported record its DateRevised (it was
     exported on that day or later); None when neither is known."""
-    found: dict[str, str | None] = {}
-    for part in _chunks(list(pmids)):
-        found.update(store.conn.execute(
-            f"SELECT pmid, coalesce(fetched_day, date_revised) FROM articles WHERE pmid IN ({', '.join('?' * len(part))})",
-            part,
-        ).fetchall())
-    return found
+    return dict(_in_chunks(store.conn, "SELECT pmid, coalesce(fetched_day, date_revised) FROM articles "
+                                       "WHERE pmid IN ({})", pmids))
 
 
 def link_topic(store: Store, topic: str, pmids: Iterable[str]) -> int:
